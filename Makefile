@@ -1,0 +1,54 @@
+# Two commands do everything on a fresh machine with Python >= 3.10 and make:
+#   make demo   - set up .venv and run lrkit's main job
+#   make test   - set up .venv with the dev tools and run lint, type check and tests
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# A CPU build of torch, pinned so that nothing pulls a multi-GB GPU build by accident.
+# Elsewhere, point pip at a CPU wheel index, e.g.
+#   make test PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch==2.13.0
+PIP_EXTRA ?=
+DEMO_OUT ?= runs/demo
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.lab: pyproject.toml | $(PY)
+	$(PIP) install -q $(PIP_EXTRA) "$(TORCH)"
+	$(PIP) install -q $(PIP_EXTRA) "$(TORCH)" -e ".[all]"
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(PY)
+	$(PIP) install -q $(PIP_EXTRA) "$(TORCH)"
+	$(PIP) install -q $(PIP_EXTRA) "$(TORCH)" -e ".[dev]"
+	touch $(VENV)/.lab $@
+
+demo: $(VENV)/.lab
+	$(VENV)/bin/lrkit demo --out $(DEMO_OUT)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks
+
+typecheck: $(VENV)/.dev
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.dev
+	$(PY) -m pytest -q -n 2
+
+test: lint typecheck unit
+
+$(VENV)/.bench: pyproject.toml | $(PY)
+	$(PIP) install -q $(PIP_EXTRA) "$(TORCH)"
+	$(PIP) install -q $(PIP_EXTRA) "$(TORCH)" -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.bench
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist

@@ -1,0 +1,62 @@
+"""The ``lrkit`` command.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function
+that adds its parser and sets ``func`` to a callable taking the parsed
+arguments and returning an exit code. Subcommand modules import torch and
+matplotlib only inside the functions that run the command, so ``lrkit --help``
+stays fast.
+
+Errors a user can fix (bad arguments, bad specs, missing files) print one line
+on stderr and exit with status 2; Ctrl-C exits with status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ._common import CLIError
+
+__all__ = ["CLIError", "build_parser", "main"]
+
+# Subcommand modules, in the order `lrkit --help` lists them.
+_COMMANDS = ("_schedule",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="lrkit",
+        description=(
+            "Take the guesswork out of a neural network's learning rate: "
+            "schedules, comparisons, the LR range test and batch-size growth."
+        ),
+        epilog="Run 'lrkit COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _COMMANDS:
+        module = importlib.import_module(f".{name}", __name__)
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("lrkit: interrupted", file=sys.stderr)
+        return 130
+    except (CLIError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+        print(f"lrkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Learning-rate schedules as immutable values.
+
+Every schedule is a frozen dataclass: ``schedule(t)`` returns float64 learning
+rates in closed form for a time ``t >= 0`` (a number or a numpy array), with no
+hidden state. Time is on a clock the caller chooses: optimizer steps by default,
+or fractional epochs. A change "at ``b``" applies for ``t >= b``. Past the end
+of a finite schedule the end value is held; no schedule returns a negative or
+NaN learning rate.
+
+Example:
+    >>> from lrkit.schedules import parse, from_config
+    >>> s = parse("constant(lr=0.1)")
+    >>> s(10)
+    0.1
+    >>> from_config(s.to_config()) == s
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._config import ConfigError, fingerprint, parse_spec
+from .._config import from_config as _from_config
+from ._base import Schedule
+from ._constant import Constant
+
+__all__ = [
+    "ConfigError",
+    "Constant",
+    "Schedule",
+    "fingerprint",
+    "from_config",
+    "parse",
+]
+
+
+def from_config(config: dict[str, Any]) -> Schedule:
+    """Rebuild a schedule from ``schedule.to_config()``.
+
+    Raises:
+        ConfigError: unknown name, bad fields, or a config of something that is
+            not a learning-rate schedule.
+    """
+    value = _from_config(config)
+    if not isinstance(value, Schedule):
+        raise ConfigError(f"{config.get('name')!r} is not a learning-rate schedule")
+    return value
+
+
+def parse(spec: str) -> Schedule:
+    """Build a schedule from a one-line spec such as ``"cosine(lr=0.1, total_steps=1000)"``.
+
+    Raises:
+        ConfigError: the spec is malformed, names an unknown schedule, or its
+            arguments are bad (the message names them).
+    """
+    value = parse_spec(spec)
+    if not isinstance(value, Schedule):
+        raise ConfigError(f"{spec!r} is not a learning-rate schedule")
+    return value

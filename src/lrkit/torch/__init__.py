@@ -1,0 +1,8 @@
+"""PyTorch integration: the only part of lrkit's core that imports torch.
+
+Install with ``pip install lrkit[torch]``.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,25 @@
+"""Shared test set-up: fixed seeds, one torch thread per test process."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    random.seed(0)
+    np.random.seed(0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dev dependency
+        return
+    torch.set_num_threads(1)
