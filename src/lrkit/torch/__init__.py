@@ -5,4 +5,6 @@ Install with ``pip install lrkit[torch]``.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._scheduler import LRScheduler
+
+__all__: list[str] = ["LRScheduler"]
