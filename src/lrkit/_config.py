@@ -21,8 +21,8 @@ import math
 from typing import Any, ClassVar, TypeVar
 
 __all__ = [
-    "Configurable",
     "ConfigError",
+    "Configurable",
     "fingerprint",
     "from_config",
     "parse_spec",
@@ -56,7 +56,7 @@ class Configurable:
             _REGISTRY[name] = cls
 
     def to_config(self) -> dict[str, Any]:
-        """Return a plain, JSON-serialisable dict that :func:`from_config` turns back into ``self``."""
+        """A plain, JSON-serialisable dict that :func:`from_config` turns back into ``self``."""
         if not dataclasses.is_dataclass(self):  # pragma: no cover - programming error
             raise TypeError(f"{type(self).__name__} is not a dataclass")
         out: dict[str, Any] = {"name": self.config_name}
@@ -159,7 +159,9 @@ _CONSTANTS = {"True": True, "False": False, "None": None, "inf": math.inf}
 
 
 def _eval_node(node: ast.AST, spec: str) -> Any:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+    if isinstance(node, ast.Constant) and (
+        node.value is None or isinstance(node.value, (int, float, str, bool))
+    ):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         inner = _eval_node(node.operand, spec)

@@ -23,12 +23,39 @@ from typing import Any
 from .._config import ConfigError, fingerprint, parse_spec
 from .._config import from_config as _from_config
 from ._base import Schedule
+from ._combinators import Clip, Join, Mirror, Scale, Warmup
 from ._constant import Constant
+from ._cyclic import Cyclic, OneCycle
+from ._decay import (
+    CosineDecay,
+    ExponentialDecay,
+    InverseTimeDecay,
+    LinearDecay,
+    MultiStepDecay,
+    PolynomialDecay,
+    StepDecay,
+)
+from ._restarts import CosineRestarts
 
 __all__ = [
+    "Clip",
     "ConfigError",
     "Constant",
+    "CosineDecay",
+    "CosineRestarts",
+    "Cyclic",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "Join",
+    "LinearDecay",
+    "Mirror",
+    "MultiStepDecay",
+    "OneCycle",
+    "PolynomialDecay",
+    "Scale",
     "Schedule",
+    "StepDecay",
+    "Warmup",
     "fingerprint",
     "from_config",
     "parse",

@@ -89,7 +89,38 @@ def check_non_negative(name: str, value: Any) -> float:
     return out
 
 
-def check_fraction(name: str, value: Any, *, low_open: bool = True, high_open: bool = True) -> float:
+def check_span(name: str, value: Any) -> float:
+    """A length of time > 0; an ``int`` stays an ``int`` (a spec reads ``1000``, not ``1000.0``)."""
+    out = check_positive(name, value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return out
+
+
+def check_increasing(name: str, value: Any, *, low: float = 0.0) -> tuple[float, ...]:
+    """A non-empty, strictly increasing sequence of finite numbers ``> low``, as a tuple."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"{name} must be a list of numbers, got {value!r}")
+    items = tuple(value)
+    if not items:
+        raise ValueError(f"{name} must not be empty, got {value!r}")
+    out: list[float] = []
+    for i, v in enumerate(items):
+        number = check_number(f"{name}[{i}]", v)
+        out.append(int(v) if isinstance(v, numbers.Integral) else number)
+    for i, v in enumerate(out):
+        if v <= low:
+            raise ValueError(f"{name} must hold numbers > {low:g}, got {name}[{i}] = {v!r}")
+        if i and v <= out[i - 1]:
+            raise ValueError(
+                f"{name} must be strictly increasing (no duplicates), got {list(items)!r}"
+            )
+    return tuple(out)
+
+
+def check_fraction(
+    name: str, value: Any, *, low_open: bool = True, high_open: bool = True
+) -> float:
     out = check_number(name, value)
     low_ok = out > 0.0 if low_open else out >= 0.0
     high_ok = out < 1.0 if high_open else out <= 1.0

@@ -1,0 +1,96 @@
+"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter 2017)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import (
+    Schedule,
+    check_fraction,
+    check_non_negative,
+    check_number,
+    check_positive,
+    check_span,
+    set_field,
+)
+
+__all__ = ["CosineRestarts"]
+
+
+@dataclass(frozen=True)
+class CosineRestarts(Schedule):
+    """Cosine annealing restarted at the end of each cycle (SGDR), with growing periods.
+
+    Cycle ``i = 0, 1, ...`` starts at ``S_i = P * (m**i - 1) / (m - 1)`` (``S_i = i * P``
+    when ``m = 1``) and lasts ``P_i = P * m**i``, with ``P = period`` and
+    ``m = period_mult``. Inside it, with ``u = t - S_i`` and peak
+    ``h_i = max(lr * peak_decay**i, end_lr)``::
+
+        lr(t) = end_lr + (h_i - end_lr) * (1 + cos(pi * u / P_i)) / 2
+
+    A restart at ``S_i`` applies for ``t >= S_i``. Matches PyTorch
+    ``CosineAnnealingWarmRestarts(T_0=period, T_mult=period_mult, eta_min=end_lr)``
+    (which has no peak decay and takes integer periods only) and Keras
+    ``CosineDecayRestarts`` (whose ``alpha`` also decays; here ``end_lr`` is a fixed
+    floor).
+
+    Args:
+        lr: the peak of the first cycle, > 0.
+        period: the length of the first cycle, > 0.
+        period_mult: the growth factor of the cycle length, >= 1.
+        end_lr: the floor every cycle anneals to, in ``[0, lr]``.
+        peak_decay: the factor applied to the peak at each restart, in ``(0, 1]``.
+
+    Raises:
+        ValueError: ``lr`` or ``period`` not > 0, ``period_mult < 1``, ``end_lr``
+            outside ``[0, lr]``, ``peak_decay`` outside ``(0, 1]``.
+        TypeError: a non-number.
+
+    Example:
+        >>> s = CosineRestarts(lr=1.0, period=10, period_mult=2.0, peak_decay=0.5)
+        >>> s(0), s(5), s(10), s(20), s(30)
+        (1.0, 0.5, 0.5, 0.25, 0.25)
+    """
+
+    config_name = "cosine_restarts"
+    lr: float
+    period: float
+    period_mult: float = 1.0
+    end_lr: float = 0.0
+    peak_decay: float = 1.0
+
+    def __post_init__(self) -> None:
+        set_field(self, "lr", check_positive("lr", self.lr))
+        set_field(self, "period", check_span("period", self.period))
+        mult = check_number("period_mult", self.period_mult)
+        if mult < 1.0:
+            raise ValueError(f"period_mult must be >= 1, got {self.period_mult!r}")
+        set_field(self, "period_mult", mult)
+        end_lr = check_non_negative("end_lr", self.end_lr)
+        if end_lr > self.lr:
+            raise ValueError(f"end_lr must be <= lr={self.lr!r}, got {self.end_lr!r}")
+        set_field(self, "end_lr", end_lr)
+        set_field(
+            self, "peak_decay", check_fraction("peak_decay", self.peak_decay, high_open=False)
+        )
+
+    def _cycle_start(self, i: np.ndarray) -> np.ndarray:
+        if self.period_mult == 1.0:
+            return self.period * i
+        return self.period * (self.period_mult**i - 1.0) / (self.period_mult - 1.0)
+
+    def _value(self, t: np.ndarray) -> np.ndarray:
+        mult = self.period_mult
+        if mult == 1.0:
+            i = np.floor(t / self.period)
+        else:
+            i = np.floor(np.log1p(t / self.period * (mult - 1.0)) / np.log(mult))
+        # The logarithm can land one cycle off at a boundary: settle it exactly.
+        i = np.where(self._cycle_start(i) > t, i - 1.0, i)
+        i = np.where(self._cycle_start(i + 1.0) <= t, i + 1.0, i)
+        length = self.period * mult**i
+        u = t - self._cycle_start(i)
+        peak = np.maximum(self.lr * self.peak_decay**i, self.end_lr)
+        return self.end_lr + (peak - self.end_lr) * (1.0 + np.cos(np.pi * u / length)) / 2.0
