@@ -1,0 +1,16 @@
+"""`import lrkit` needs numpy only: torch and matplotlib load only when asked for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_import_lrkit_loads_neither_torch_nor_matplotlib():
+    code = (
+        "import sys, lrkit, lrkit.schedules, lrkit.cli\n"
+        "lrkit.cli.build_parser()\n"
+        "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
