@@ -42,10 +42,11 @@ class Schedule(Configurable):
     def __call__(self, t: Any) -> Any:
         """Learning rate at time ``t``: a float for a scalar, a float64 array for an array."""
         arr = as_time(t)
-        out = np.asarray(self._value(arr), dtype=np.float64)
         if arr.ndim == 0:
-            return float(out)
-        return out
+            # Through a one-element array, not numpy's scalar path: its pow/exp/cos can
+            # differ from the array loops in the last bit, and s(t) must equal s([t])[0].
+            return float(np.asarray(self._value(arr.reshape(1)), dtype=np.float64)[0])
+        return np.asarray(self._value(arr), dtype=np.float64)
 
     def _value(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -110,7 +110,7 @@ class Cyclic(Schedule):
         if self.mode == "triangular":
             f = np.ones_like(t)
         elif self.mode == "triangular2":
-            f = 1.0 / 2.0 ** (cycle - 1.0)
+            f = 0.5 ** (cycle - 1.0)
         else:
             f = self.gamma**t
         return self.base_lr + (self.max_lr - self.base_lr) * scale * f

@@ -182,7 +182,7 @@ class MultiStepDecay(Schedule):
     Example:
         >>> s = MultiStepDecay(lr=1.0, milestones=[30, 80], gamma=0.1)
         >>> s(29), s(30), s(80)
-        (1.0, 0.1, 0.010000000000000002)
+        (1.0, 0.1, 0.01)
     """
 
     config_name = "multistep"
