@@ -153,12 +153,13 @@ class LRScheduler(_TorchLRScheduler):
             group.setdefault("initial_lr", lr.clone() if isinstance(lr, torch.Tensor) else lr)
         self.base_lrs: list[float | torch.Tensor] = [g["initial_lr"] for g in groups]
         self._ratios = self._initial_ratios()
-        self._momentum_keys = None if self.momentum is None else _momentum_keys(optimizer)
-        self._tracks = [_Track(s, "lr") for s in _listed(self.schedule)]
+        self._momentum_keys = [] if self.momentum is None else _momentum_keys(optimizer)
+        self._several = len(groups) > 1
+        self._tracks = _tracks(_listed(self.schedule), "lr")
         self._momentum_tracks = (
             None
             if self.momentum is None
-            else [_Track(s, "momentum") for s in _per_group(self.momentum, len(groups))]
+            else _tracks(_per_group(self.momentum, len(groups)), "momentum")
         )
         self._t: int | float = 0
         self._step_count = 1
@@ -222,23 +223,23 @@ class LRScheduler(_TorchLRScheduler):
         t = self._t
         if self._shared:
             value = self._tracks[0].at(t)
-            return [value * r for r in self._ratios]
+            return [value * r for r in self._ratios] if self._several else [value]
         return [track.at(t) for track in self._tracks]
 
     def _apply(self) -> None:
         lrs = self._lrs()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            current = group["lr"]
-            if isinstance(current, torch.Tensor):
-                current.fill_(lr)
-            else:
+        groups = self.optimizer.param_groups
+        for group, lr in zip(groups, lrs, strict=True):
+            if type(group["lr"]) is float:
                 group["lr"] = lr
-        if self._momentum_tracks is not None and self._momentum_keys is not None:
+            else:
+                _set_value(group, "lr", lr)
+        if self._momentum_tracks is not None:
             t = self._t
             for group, key, track in zip(
-                self.optimizer.param_groups, self._momentum_keys, self._momentum_tracks, strict=True
+                groups, self._momentum_keys, self._momentum_tracks, strict=True
             ):
-                _set_momentum(group, key, track.at(t))
+                _set_value(group, key, track.at(t))
         self._last_lr = lrs  # type: ignore[assignment]
 
     def _initial_ratios(self) -> list[float]:
@@ -326,6 +327,15 @@ def _schedule_arg(name: str, value: Any, n: int) -> Schedule | tuple[Schedule, .
     return items
 
 
+def _tracks(schedules: list[Schedule], kind: str) -> list[_Track]:
+    """One track per schedule; a schedule given for several groups is evaluated once."""
+    shared: dict[int, _Track] = {}
+    for s in schedules:
+        if id(s) not in shared:
+            shared[id(s)] = _Track(s, kind)
+    return [shared[id(s)] for s in schedules]
+
+
 def _listed(value: Schedule | tuple[Schedule, ...]) -> list[Schedule]:
     return [value] if isinstance(value, Schedule) else list(value)
 
@@ -364,7 +374,8 @@ def _momentum_keys(optimizer: Optimizer) -> list[str]:
     return keys
 
 
-def _set_momentum(group: dict[str, Any], key: str, value: float) -> None:
+def _set_value(group: dict[str, Any], key: str, value: float) -> None:
+    """Write ``value`` into ``group[key]``: in place for tensors, into ``betas[0]`` for betas."""
     if key == "betas":
         betas = group["betas"]
         if isinstance(betas[0], torch.Tensor):
