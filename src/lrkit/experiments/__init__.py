@@ -1,0 +1,81 @@
+"""The learning-rate lab: tasks, strategies, a resumable trainer and comparisons.
+
+Importing this package is cheap: torch, matplotlib and the datasets are imported
+by the functions that need them.
+
+Example:
+    >>> from lrkit.experiments import StrategyContext, get_strategy, get_task, train
+    >>> task = get_task("digits", num_samples=100)
+    >>> result = train(task, get_strategy("adam", StrategyContext(epochs=1)), epochs=1, seed=0)
+    >>> len(result.rows)
+    1
+"""
+
+from __future__ import annotations
+
+from ._compare import CompareResult, compare, register_lr_finder, registered_lr_finders
+from ._plots import plot_curves, plot_schedules, write_plots
+from ._runfolder import (
+    CSV_COLUMNS,
+    SUMMARY_KEYS,
+    format_table,
+    prepare_run_folder,
+    ranked,
+    read_metrics,
+    summarize,
+    write_json,
+    write_metrics,
+    write_report,
+    write_text,
+)
+from ._strategies import (
+    OPTIMIZERS,
+    SEED_STRATEGIES,
+    Strategy,
+    StrategyContext,
+    get_strategy,
+    load_strategies,
+    register_strategy,
+    registered_strategies,
+)
+from ._tasks import Task, cache_dir, get_task, register_task, registered_tasks, with_label_noise
+from ._trainer import METRIC_COLUMNS, RunResult, checkpoint_path, train
+
+__all__ = [
+    "CSV_COLUMNS",
+    "METRIC_COLUMNS",
+    "OPTIMIZERS",
+    "SEED_STRATEGIES",
+    "SUMMARY_KEYS",
+    "CompareResult",
+    "RunResult",
+    "Strategy",
+    "StrategyContext",
+    "Task",
+    "cache_dir",
+    "checkpoint_path",
+    "compare",
+    "format_table",
+    "get_strategy",
+    "get_task",
+    "load_strategies",
+    "plot_curves",
+    "plot_schedules",
+    "prepare_run_folder",
+    "ranked",
+    "read_metrics",
+    "register_lr_finder",
+    "register_strategy",
+    "register_task",
+    "registered_lr_finders",
+    "registered_strategies",
+    "registered_tasks",
+    "summarize",
+    "train",
+    "with_label_noise",
+    "write_json",
+    "write_metrics",
+    "write_plots",
+    "write_report",
+    "write_text",
+]

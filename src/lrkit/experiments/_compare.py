@@ -1,0 +1,278 @@
+"""Compare strategies on one task over several seeds and write the run folder."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._plots import write_plots
+from ._runfolder import (
+    prepare_run_folder,
+    summarize,
+    versions,
+    write_json,
+    write_metrics,
+    write_report,
+)
+from ._strategies import Strategy, StrategyContext, get_strategy
+from ._tasks import Task, get_task
+from ._trainer import RunResult, train
+
+__all__ = ["CompareResult", "LRFinder", "compare", "register_lr_finder", "registered_lr_finders"]
+
+# finder(task, strategy, ctx, out) -> lr, or (lr, markdown for the report)
+LRFinder = Callable[[Task, Strategy, StrategyContext, Path], "float | tuple[float, str]"]
+
+_LR_FINDERS: dict[str, LRFinder] = {}
+
+
+def register_lr_finder(name: str, finder: LRFinder) -> None:
+    """Register a way to choose each strategy's base LR before a comparison.
+
+    ``compare(..., lr_finder=name)`` (``lrkit compare --lr NAME``, e.g. ``auto``)
+    calls ``finder(task, strategy, ctx, out)`` for every named strategy, built first
+    with ``ctx.lr = None``; the strategy is then rebuilt with ``ctx.lr`` set to the
+    returned LR. The finder may write files (plots) into ``out`` and return
+    ``(lr, markdown)`` to add a paragraph to the report.
+    """
+    if not callable(finder):
+        raise TypeError(f"finder must be callable, got {finder!r}")
+    _LR_FINDERS[name] = finder
+
+
+def registered_lr_finders() -> list[str]:
+    """Names accepted by ``compare(lr_finder=...)``."""
+    from ._registry import load_plugins
+
+    load_plugins()
+    return sorted(_LR_FINDERS)
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """What :func:`compare` made: the folder, the summary and every run."""
+
+    out: Path
+    summary: dict[str, Any]
+    results: tuple[RunResult, ...]
+    strategies: tuple[Strategy, ...]
+    report: Path
+
+
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, bool):
+        raise TypeError(f"seeds must be a count or a list of ints, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {seeds!r}")
+        return list(range(seeds))
+    out = [int(s) for s in seeds]
+    if not out or len(set(out)) != len(out) or min(out) < 0:
+        raise ValueError(f"seeds must be distinct ints >= 0, got {seeds!r}")
+    return out
+
+
+def compare(
+    task_spec: str | Task,
+    strategies: Sequence[str | Strategy],
+    *,
+    epochs: int,
+    seeds: int | Sequence[int],
+    out: str | Path,
+    resume: bool = False,
+    overwrite: bool = False,
+    batch_size: int = 64,
+    lr: float | None = None,
+    lr_finder: str | LRFinder | None = None,
+    num_samples: int | None = None,
+    label_noise: float = 0.0,
+    task_seed: int = 0,
+    device: str = "cpu",
+    progress: bool = False,
+    command: str | None = None,
+    title: str | None = None,
+    intro: str = "",
+    sections: Sequence[str] = (),
+) -> CompareResult:
+    """Train every strategy for every seed on one task and write the run folder.
+
+    Runs go seed by seed, every strategy within a seed, so an interrupted
+    comparison has comparable partial results. Each run checkpoints after every
+    epoch under ``out/checkpoints``; with ``resume=True`` finished runs are read
+    back and the interrupted one continues, so no row is lost or duplicated.
+
+    Args:
+        task_spec: a task name or ``package.module:function`` (see
+            :func:`~lrkit.experiments.get_task`), or a :class:`Task`.
+        strategies: registered names (built for this context) or Strategy values.
+        epochs: the epoch budget of every run.
+        seeds: a count (seeds ``0..n-1``) or a list of seeds.
+        out: the run folder (refused if it exists, unless ``resume``/``overwrite``).
+        batch_size: base batch size given to named strategies.
+        lr: base LR given to named strategies (``None``: their defaults).
+        lr_finder: a registered finder's name or a finder (see
+            :func:`register_lr_finder`) that picks each named strategy's base LR.
+        num_samples, label_noise, task_seed: passed to ``get_task``.
+        progress: a tqdm bar over all epochs (only on a terminal).
+        command: the command line to record (default: ``sys.argv``).
+        title, intro, sections: report heading, first paragraph, extra sections.
+
+    Returns:
+        A :class:`CompareResult`.
+
+    Raises:
+        FileExistsError: ``out`` exists and neither ``resume`` nor ``overwrite``.
+        ValueError: bad arguments, unknown strategies, duplicate names, or a resume
+            with different settings.
+    """
+    out = Path(out)
+    seed_list = _seed_list(seeds)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    if not strategies:
+        raise ValueError("strategies must name at least one strategy")
+    if isinstance(task_spec, Task):
+        task, spec = task_spec, task_spec.name
+    else:
+        task = get_task(task_spec, num_samples=num_samples, label_noise=label_noise, seed=task_seed)
+        spec = task_spec
+    ctx = StrategyContext(
+        epochs=epochs, batch_size=batch_size, train_size=task.train_size, lr=lr, task=task.name
+    )
+    requested = [s if isinstance(s, str) else s.name for s in strategies]
+    if len(set(requested)) != len(requested):
+        raise ValueError(f"strategies must have distinct names, got {requested}")
+    command = command or " ".join(shlex.quote(a) for a in ["lrkit", *sys.argv[1:]])
+    plan = {
+        "task": spec,
+        "num_samples": num_samples,
+        "label_noise": label_noise,
+        "task_seed": task_seed,
+        "train_size": task.train_size,
+        "epochs": epochs,
+        "seeds": seed_list,
+        "batch_size": batch_size,
+        "lr": lr,
+        "lr_finder": lr_finder if isinstance(lr_finder, str) or lr_finder is None else "custom",
+        "strategy_names": requested,
+    }
+    stored = prepare_run_folder(out, resume=resume, overwrite=overwrite, plan=plan)
+    finder_notes: list[str] = []
+    if stored is not None:  # resume exactly what was planned, even if defaults changed since
+        built = [Strategy.from_config(cfg) for cfg in stored["strategies"]]
+        finder_notes = list(stored.get("finder_notes", []))
+    else:
+        built, finder_notes = _build(strategies, ctx, task, lr_finder, out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = {
+        "plan": plan,
+        "task_description": task.description,
+        "strategies": [s.to_config() for s in built],
+        "finder_notes": finder_notes,
+        "command": command,
+        "argv": sys.argv,
+        "created": (stored or {}).get("created")
+        or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions(),
+    }
+    write_json(out / "config.json", config)
+    results = _run_all(task, built, seed_list, epochs, out, device, progress)
+    summary = summarize(spec, results, [s.name for s in built])
+    write_json(out / "summary.json", summary)
+    plots = write_plots(out, results, built, epochs=epochs)
+    heading = title or f"lrkit compare: {task.name}"
+    about = intro or (
+        f"Task: {task.description}. {epochs} epochs, seeds {seed_list}, "
+        f"base batch size {batch_size}."
+    )
+    report = write_report(
+        out,
+        title=heading,
+        summary=summary,
+        command=command,
+        intro=about,
+        strategies=built,
+        plots=plots,
+        sections=[*finder_notes, *sections],
+    )
+    return CompareResult(out, summary, tuple(results), tuple(built), report)
+
+
+def _build(
+    strategies: Sequence[str | Strategy],
+    ctx: StrategyContext,
+    task: Task,
+    lr_finder: str | LRFinder | None,
+    out: Path,
+) -> tuple[list[Strategy], list[str]]:
+    finder: LRFinder | None
+    if isinstance(lr_finder, str):
+        known = registered_lr_finders()
+        if lr_finder not in _LR_FINDERS:
+            raise ValueError(
+                f"unknown LR finder {lr_finder!r}; available: {', '.join(known) or 'none'}"
+            )
+        finder = _LR_FINDERS[lr_finder]
+    else:
+        finder = lr_finder
+    built: list[Strategy] = []
+    notes: list[str] = []
+    for item in strategies:
+        if isinstance(item, Strategy):
+            built.append(item)
+            continue
+        strategy = get_strategy(item, ctx)
+        if finder is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            found = finder(task, strategy, ctx, out)
+            lr, note = found if isinstance(found, tuple) else (found, "")
+            strategy = get_strategy(item, ctx.replace(lr=float(lr)))
+            if note:
+                notes.append(note)
+        built.append(strategy)
+    return built, notes
+
+
+def _run_all(
+    task: Task,
+    strategies: Sequence[Strategy],
+    seeds: Sequence[int],
+    epochs: int,
+    out: Path,
+    device: str,
+    progress: bool,
+) -> list[RunResult]:
+    from tqdm.auto import tqdm
+
+    noisy = task.noisy is not None
+    results: list[RunResult] = []
+    bar = tqdm(
+        total=len(strategies) * len(seeds) * epochs,
+        unit="epoch",
+        disable=not (progress and sys.stderr.isatty()),
+    )
+    try:
+        for seed in seeds:
+            for strategy in strategies:
+                bar.set_description(f"{strategy.name} seed {seed}")
+                result = train(
+                    task,
+                    strategy,
+                    epochs=epochs,
+                    seed=seed,
+                    checkpoint_dir=out / "checkpoints",
+                    device=device,
+                    on_epoch=lambda row: bar.update(1),
+                )
+                # Epochs restored from a checkpoint, and epochs skipped after a divergence.
+                bar.update(epochs - (len(result.rows) - result.resumed_from))
+                results.append(result)
+                write_metrics(out, results, noisy=noisy)
+    finally:
+        bar.close()
+    return results

@@ -1,0 +1,193 @@
+"""Plots of a comparison: accuracy and loss curves (mean ± std over seeds), schedules.
+
+matplotlib is imported inside the functions, with the Agg backend; nothing is
+shown, every figure is saved and closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._strategies import Strategy
+from ._trainer import RunResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_curves", "plot_schedules", "write_plots"]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors(n: int) -> list[Any]:
+    plt = _pyplot()
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _curve(runs: Sequence[RunResult], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epochs, mean and std over seeds of ``key`` (shorter, diverged runs drop out)."""
+    length = max(len(r.rows) for r in runs)
+    epochs = np.arange(1, length + 1)
+    mean = np.full(length, np.nan)
+    std = np.full(length, np.nan)
+    for i in range(length):
+        vals = [float(r.rows[i][key]) for r in runs if i < len(r.rows)]
+        vals = [v for v in vals if np.isfinite(v)]
+        if vals:
+            mean[i] = np.mean(vals)
+            std[i] = np.std(vals)
+    return epochs, mean, std
+
+
+def plot_curves(
+    results: Sequence[RunResult],
+    names: Sequence[str],
+    *,
+    y: str,
+    x: str = "epoch",
+    ax: Axes | None = None,
+    scale: float = 1.0,
+) -> Axes:
+    """Draw ``y`` (mean over seeds, shaded ± std) against ``x`` for each strategy.
+
+    ``x`` is ``"epoch"``, or a cumulative column (``"updates"``, ``"samples"``,
+    ``"wall_s"``) averaged over seeds per epoch.
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    for name, color in zip(names, _colors(len(names)), strict=True):
+        runs = [r for r in results if r.strategy == name and r.rows]
+        if not runs:
+            continue
+        epochs, mean, std = _curve(runs, y)
+        xs = epochs.astype(float) if x == "epoch" else _curve(runs, x)[1]
+        ax.plot(xs, scale * mean, label=name, color=color, lw=1.5)
+        ax.fill_between(xs, scale * (mean - std), scale * (mean + std), color=color, alpha=0.15)
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def plot_schedules(
+    strategies: Sequence[Strategy], results: Sequence[RunResult], *, epochs: int
+) -> Any:
+    """A figure with each strategy's LR and batch size against epochs."""
+    plt = _pyplot()
+    fig, (ax_lr, ax_bs) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True)
+    grid = np.linspace(0.0, float(epochs), 600)
+    for strategy, color in zip(strategies, _colors(len(strategies)), strict=True):
+        runs = [r for r in results if r.strategy == strategy.name and r.rows]
+        if strategy.clock == "epoch":
+            ax_lr.plot(grid, strategy.lr(grid), label=strategy.name, color=color, lw=1.5)
+        elif runs:
+            rows = runs[0].rows
+            updates = np.interp(
+                grid, [0, *[r["epoch"] for r in rows]], [0, *[r["updates"] for r in rows]]
+            )
+            ax_lr.plot(grid, strategy.lr(updates), label=strategy.name, color=color, lw=1.5)
+        if runs:
+            rows = runs[0].rows
+            xs = [0, *[r["epoch"] for r in rows]]
+            ys = [rows[0]["batch_size"], *[r["batch_size"] for r in rows]]
+            ax_bs.step(xs, ys, where="pre", label=strategy.name, color=color, lw=1.5)
+    ax_lr.set_yscale("log")
+    ax_lr.set_ylabel("learning rate")
+    ax_lr.grid(True, which="both", alpha=0.3)
+    ax_lr.legend(fontsize=7, ncol=2)
+    ax_bs.set_ylabel("batch size")
+    ax_bs.set_xlabel("epoch")
+    ax_bs.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _save(fig: Any, path: Path) -> None:
+    import os
+
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    _pyplot().close(fig)
+    os.replace(tmp, path)
+
+
+def write_plots(
+    out: Path, results: Sequence[RunResult], strategies: Sequence[Strategy], *, epochs: int
+) -> list[tuple[str, str]]:
+    """Write the comparison's PNGs into ``out``; return ``(caption, file name)`` pairs.
+
+    Test accuracy vs epochs, vs optimizer updates and vs training time; train loss
+    vs epochs; LR and batch size vs epochs; with label noise, noisy-label fit vs epochs.
+    """
+    plt = _pyplot()
+    out = Path(out)
+    names = [s.name for s in strategies]
+    made: list[tuple[str, str]] = []
+    specs = [
+        ("test_acc_vs_epoch.png", "Test accuracy vs epochs", "test_acc", "epoch", "epoch", 100.0),
+        (
+            "test_acc_vs_updates.png",
+            "Test accuracy vs optimizer updates",
+            "test_acc",
+            "updates",
+            "optimizer updates",
+            100.0,
+        ),
+        (
+            "test_acc_vs_wall.png",
+            "Test accuracy vs training time",
+            "test_acc",
+            "wall_s",
+            "training time (s)",
+            100.0,
+        ),
+        ("train_loss_vs_epoch.png", "Training loss vs epochs", "train_loss", "epoch", "epoch", 1.0),
+    ]
+    if any("noisy_fit" in r.rows[0] for r in results if r.rows):
+        specs.append(
+            (
+                "noisy_fit_vs_epoch.png",
+                "Fit of the noisy labels vs epochs",
+                "noisy_fit",
+                "epoch",
+                "epoch",
+                100.0,
+            )
+        )
+    for file, caption, y, x, xlabel, scale in specs:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        plot_curves(results, names, y=y, x=x, ax=ax, scale=scale)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(
+            {
+                "test_acc": "test accuracy (%)",
+                "train_loss": "training loss",
+                "noisy_fit": "noisy labels fitted (%)",
+            }[y]
+        )
+        if y == "train_loss":
+            ax.set_yscale("log")
+        if y == "test_acc":
+            finals = [100 * r.final["test_acc"] for r in results if r.rows]
+            if finals:
+                ax.set_ylim(max(0.0, min(finals) - 15), min(100.0, max(finals) + 3))
+        ax.set_title(caption)
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        _save(fig, out / file)
+        made.append((caption, file))
+    fig = plot_schedules(strategies, results, epochs=epochs)
+    _save(fig, out / "schedules.png")
+    made.append(("Learning rate and batch size vs epochs", "schedules.png"))
+    return made

@@ -1,0 +1,341 @@
+"""The run folder that ``lrkit compare`` and the reproductions write.
+
+Layout (every file is written to a temporary name and renamed, so an interrupted
+run never leaves a half-written file)::
+
+    DIR/config.json      everything needed to rerun: task, strategies, epochs, seeds,
+                         versions, the command line
+    DIR/metrics.csv      strategy,seed,epoch,updates,samples,lr,batch_size,train_loss,
+                         test_loss,test_acc,wall_s[,noisy_fit]; finished runs only
+    DIR/summary.json     {"task": ..., "strategies": {NAME: {"final_test_acc": ..., ...}}}
+    DIR/*.png            the plots
+    DIR/report.md        ranked table (mean ± std over seeds), plots, the command
+    DIR/checkpoints/     one file per (strategy, seed) for --resume
+
+Accuracies are fractions in [0, 1] in the CSV and JSON files, percent in the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._trainer import METRIC_COLUMNS, RunResult
+
+__all__ = [
+    "CSV_COLUMNS",
+    "SUMMARY_KEYS",
+    "format_table",
+    "prepare_run_folder",
+    "ranked",
+    "read_metrics",
+    "summarize",
+    "versions",
+    "write_json",
+    "write_metrics",
+    "write_report",
+    "write_text",
+]
+
+CSV_COLUMNS = ("strategy", "seed", *METRIC_COLUMNS)
+SUMMARY_KEYS = (
+    "final_test_acc",
+    "final_test_acc_std",
+    "best_test_acc",
+    "updates",
+    "samples",
+    "wall_s",
+    "seeds",
+    "diverged",
+)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON atomically; NaN/inf become ``null``."""
+    return write_text(path, json.dumps(_json_safe(data), indent=2) + "\n")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, lrkit, numpy and torch, and the platform."""
+    import numpy
+
+    from .. import __version__
+
+    out = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "lrkit": __version__,
+        "numpy": numpy.__version__,
+    }
+    import torch
+
+    out["torch"] = torch.__version__
+    out["torch_threads"] = str(torch.get_num_threads())
+    return out
+
+
+def prepare_run_folder(
+    out: Path, *, resume: bool, overwrite: bool, plan: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Check ``out`` before a run; return the stored config when resuming, else ``None``.
+
+    A missing or empty folder is fine. An existing one is refused unless
+    ``resume`` (its ``config.json`` must describe the same ``plan``) or
+    ``overwrite`` (it must be an lrkit run folder, i.e. hold ``config.json``;
+    it is then deleted).
+
+    Raises:
+        FileExistsError: ``out`` exists and neither flag allows it.
+        ValueError: both flags, or resuming a folder made with another plan.
+    """
+    out = Path(out)
+    if resume and overwrite:
+        raise ValueError("use either --resume or --overwrite, not both")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    if not out.exists() or not any(out.iterdir()):
+        return None
+    config_file = out / "config.json"
+    if overwrite:
+        if not config_file.exists():
+            raise FileExistsError(
+                f"refusing to replace {out}: it is not an lrkit run folder (no config.json)"
+            )
+        shutil.rmtree(out)
+        return None
+    if not resume:
+        raise FileExistsError(
+            f"{out} already exists; use --resume to continue it or --overwrite to replace it"
+        )
+    if not config_file.exists():
+        raise ValueError(f"cannot resume {out}: no config.json (not an lrkit run folder)")
+    stored: dict[str, Any] = json.loads(config_file.read_text())
+    if _json_safe(stored.get("plan")) != _json_safe(dict(plan)):
+        old, new = stored.get("plan", {}), _json_safe(dict(plan))
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise ValueError(
+            f"cannot resume {out}: it was made with other settings ({', '.join(diff)}); "
+            "use --overwrite or another --out"
+        )
+    return stored
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else "nan"
+    return str(value)
+
+
+def write_metrics(out: Path, results: Iterable[RunResult], *, noisy: bool) -> Path:
+    """Write ``metrics.csv`` (one row per strategy, seed and epoch) atomically."""
+    columns = [*CSV_COLUMNS, *(["noisy_fit"] if noisy else [])]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for result in results:
+        for row in result.rows:
+            full = {"strategy": result.strategy, "seed": result.seed, **row}
+            writer.writerow([_fmt(full[c]) for c in columns])
+    return write_text(Path(out) / "metrics.csv", buffer.getvalue())
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Read a ``metrics.csv`` back: ints and floats converted."""
+    ints = {"seed", "epoch", "updates", "samples", "batch_size"}
+    rows = []
+    with open(path, newline="") as fh:
+        for raw in csv.DictReader(fh):
+            rows.append(
+                {
+                    k: (v if k == "strategy" else int(v) if k in ints else float(v))
+                    for k, v in raw.items()
+                }
+            )
+    return rows
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        return math.nan, math.nan
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return float(arr.mean()), std
+
+
+def summarize(
+    task: str, results: Sequence[RunResult], order: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The ``summary.json`` content: per strategy, means over seeds of the final row.
+
+    ``final_test_acc`` and ``final_test_acc_std`` are the mean and sample standard
+    deviation over seeds of the last epoch's test accuracy (a diverged run counts
+    with its last row); ``best_test_acc`` the mean of each run's best epoch;
+    ``updates``, ``samples``, ``wall_s`` means of the final values; ``diverged``
+    the number of runs that diverged. With label noise, ``final_noisy_fit`` (and
+    its ``_std``) is added.
+    """
+    names = list(order) if order is not None else []
+    for result in results:
+        if result.strategy not in names:
+            names.append(result.strategy)
+    strategies: dict[str, Any] = {}
+    for name in names:
+        runs = [r for r in results if r.strategy == name and r.rows]
+        if not runs:
+            continue
+        mean, std = _mean_std([r.final["test_acc"] for r in runs])
+        entry = {
+            "final_test_acc": mean,
+            "final_test_acc_std": std,
+            "best_test_acc": _mean_std([max(row["test_acc"] for row in r.rows) for r in runs])[0],
+            "updates": _mean_std([r.final["updates"] for r in runs])[0],
+            "samples": _mean_std([r.final["samples"] for r in runs])[0],
+            "wall_s": _mean_std([r.final["wall_s"] for r in runs])[0],
+            "seeds": len(runs),
+            "diverged": sum(r.diverged_epoch is not None for r in runs),
+        }
+        if all("noisy_fit" in r.final for r in runs):
+            fit, fit_std = _mean_std([r.final["noisy_fit"] for r in runs])
+            entry["final_noisy_fit"] = fit
+            entry["final_noisy_fit_std"] = fit_std
+        strategies[name] = entry
+    return {"task": task, "strategies": strategies}
+
+
+def ranked(summary: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Strategies sorted by mean final test accuracy, best first (NaN last)."""
+
+    def key(item: tuple[str, dict[str, Any]]) -> float:
+        acc = item[1]["final_test_acc"]
+        return -acc if acc is not None and math.isfinite(acc) else math.inf
+
+    return sorted(summary["strategies"].items(), key=key)
+
+
+def _pct(mean: float | None, std: float | None = None) -> str:
+    if mean is None or not math.isfinite(mean):
+        return "n/a"
+    text = f"{100 * mean:.1f}"
+    return text + (f" ± {100 * std:.1f}" if std is not None and math.isfinite(std) else "")
+
+
+def format_table(summary: Mapping[str, Any], *, markdown: bool = True) -> str:
+    """The ranked table: rank, strategy, final and best accuracy (%), updates, time."""
+    noisy = any("final_noisy_fit" in s for s in summary["strategies"].values())
+    header = ["rank", "strategy", "final test acc %", "best test acc %", "updates", "train s"]
+    if noisy:
+        header.append("noisy fit %")
+    header.append("diverged")
+    rows = []
+    for rank, (name, s) in enumerate(ranked(summary), start=1):
+        row = [
+            str(rank),
+            name,
+            _pct(s["final_test_acc"], s["final_test_acc_std"]),
+            _pct(s["best_test_acc"]),
+            f"{s['updates']:.0f}",
+            f"{s['wall_s']:.1f}",
+        ]
+        if noisy:
+            row.append(_pct(s.get("final_noisy_fit"), s.get("final_noisy_fit_std")))
+        row.append(f"{s['diverged']}/{s['seeds']}")
+        rows.append(row)
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i == 1 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [header, *rows]
+    )
+
+
+def write_report(
+    out: Path,
+    *,
+    title: str,
+    summary: Mapping[str, Any],
+    command: str,
+    intro: str = "",
+    strategies: Sequence[Any] = (),
+    plots: Sequence[tuple[str, str]] = (),
+    sections: Sequence[str] = (),
+) -> Path:
+    """Write ``report.md``: intro, ranked table, strategies, plots, extra sections, command.
+
+    Args:
+        out: the run folder.
+        title: the report's heading.
+        summary: as returned by :func:`summarize`.
+        command: the exact command that made the run.
+        intro: markdown paragraph under the title.
+        strategies: Strategy values, listed with their optimizer and schedule.
+        plots: ``(caption, file name)`` pairs, shown inline.
+        sections: extra markdown sections, appended before the command.
+    """
+    parts = [f"# {title}", ""]
+    if intro:
+        parts += [intro.strip(), ""]
+    parts += [
+        "Ranked by final test accuracy (mean ± sample std over seeds; accuracies in %, "
+        "`train s` is training time without evaluation).",
+        "",
+        format_table(summary),
+        "",
+    ]
+    if strategies:
+        parts += ["## Strategies", ""]
+        for s in strategies:
+            opts = ", ".join(f"{k}={v}" for k, v in s.optimizer_kwargs)
+            bs = s.batch_size if isinstance(s.batch_size, int) else s.batch_size.to_spec()
+            line = f"- **{s.name}**: {s.description or s.optimizer}. `{s.optimizer}"
+            line += f"({opts})`" if opts else "`"
+            line += f", lr `{s.lr.to_spec()}` on the {s.clock} clock, batch size `{bs}`"
+            if s.momentum is not None:
+                line += f", momentum `{s.momentum.to_spec()}`"
+            parts.append(line)
+        parts.append("")
+    if plots:
+        parts += ["## Plots", ""]
+        for caption, name in plots:
+            parts += [f"![{caption}]({name})", ""]
+    for section in sections:
+        parts += [section.strip(), ""]
+    parts += ["## Command", "", "```", command, "```", ""]
+    return write_text(Path(out) / "report.md", "\n".join(parts))
