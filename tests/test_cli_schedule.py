@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from lrkit.cli import main
+from lrkit.cli._schedule import split_label
 from lrkit.schedules import parse
 
 SPECS = ["constant(lr=0.1)", "constant(lr=0.025)"]
@@ -79,3 +80,22 @@ def test_help_explains_specs_with_examples(capsys):
     text = capsys.readouterr().out
     assert "--steps N" in text and "--plot PATH" in text and "--csv PATH" in text
     assert "examples:" in text and 'lrkit schedule "cosine(lr=0.1, total_steps=1000)"' in text
+
+
+def test_labels_name_the_columns_and_grid_plots_panels(tmp_path, capsys):
+    csv_path, png_path = tmp_path / "s.csv", tmp_path / "s.png"
+    args = ["schedule", "fast=constant(lr=0.1)", "slow=constant(lr=0.01)", "--steps", "4"]
+    assert main([*args, "--csv", str(csv_path), "--plot", str(png_path), "--grid"]) == 0
+    assert csv_path.read_text().splitlines()[0] == "step,fast,slow"
+    assert capsys.readouterr().out.startswith("#1  fast: constant(lr=0.1)\n")
+    assert png_path.read_bytes()[:4] == b"\x89PNG"
+    assert main(["schedule", "a=constant(lr=0.1)", "a=constant(lr=0.2)", "--steps", "4"]) == 2
+    assert "each schedule needs its own label" in capsys.readouterr().err
+
+
+def test_split_label():
+    assert split_label("warm=warmup(constant(lr=0.1), warmup_steps=5)") == (
+        "warm",
+        "warmup(constant(lr=0.1), warmup_steps=5)",
+    )
+    assert split_label("constant(lr=0.1)") == ("constant(lr=0.1)", "constant(lr=0.1)")

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from lrkit.plotting import plot_schedule, plot_schedules, save_figure
+from lrkit.plotting import plot_schedule, plot_schedule_grid, plot_schedules, save_figure
 from lrkit.schedules import Constant
 
 
@@ -73,3 +73,14 @@ def test_plotting_opens_no_pyplot_figures():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_grid_draws_one_titled_panel_per_schedule_on_a_shared_axis():
+    schedules = {f"c{i}": Constant(lr=0.1 * (i + 1)) for i in range(5)}
+    axes = plot_schedule_grid(schedules, 20, ncols=2)
+    assert [ax.get_title() for ax in axes] == list(schedules)
+    assert len(axes[0].figure.axes) == 5
+    assert axes[0].get_ylim()[0] == 0.0 and axes[4].get_ylim() == axes[0].get_ylim()
+    assert axes[0].get_ylim()[1] >= 0.5
+    with pytest.raises(ValueError, match="ncols must be an int >= 1, got 0"):
+        plot_schedule_grid(schedules, 20, ncols=0)

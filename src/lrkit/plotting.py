@@ -8,7 +8,7 @@ called (``pip install lrkit[plot]``).
 
 Contents:
 
-- schedules: :func:`plot_schedule`, :func:`plot_schedules`
+- schedules: :func:`plot_schedule`, :func:`plot_schedules`, :func:`plot_schedule_grid`
 - helpers: :func:`save_figure`
 
 Plot functions for other parts of lrkit live next to their code and are
@@ -25,13 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .range_test import plot_range_test
 from .schedules import Schedule
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_schedule", "plot_schedules", "save_figure"]
+__all__ = [
+    "plot_range_test",
+    "plot_schedule",
+    "plot_schedule_grid",
+    "plot_schedules",
+    "save_figure",
+]
 
 # Above this many steps, schedules are sampled at this many evenly spaced times.
 _MAX_POINTS = 4001
@@ -149,20 +156,63 @@ def plot_schedules(
         >>> [line.get_label() for line in ax.get_lines()]
         ['a', 'b']
     """
-    if isinstance(schedules, Mapping):
-        items = [(str(k), v) for k, v in schedules.items()]
-    elif isinstance(schedules, Schedule) or not isinstance(schedules, Sequence):
-        raise TypeError(
-            f"schedules must be a mapping or a sequence of Schedules, got {schedules!r}"
-        )
-    else:
-        items = [(_short(s), s) for s in schedules]
-    if not items:
-        raise ValueError("schedules is empty; give at least one schedule")
+    items = _labelled(schedules)
     ax = new_axes(ax)
     for label, schedule in items:
         plot_schedule(schedule, total, ax, label=label, log=log, num=num, xlabel=xlabel)
     return ax
+
+
+def plot_schedule_grid(
+    schedules: Mapping[str, Schedule] | Sequence[Schedule],
+    total: int | float,
+    *,
+    ncols: int = 4,
+    log: bool = False,
+    num: int | None = None,
+    xlabel: str = "step",
+) -> list[Axes]:
+    """Draw each schedule in its own panel of a new figure, side by side, titled by its label.
+
+    The panels share their y axis (from 0 unless ``log``), so heights compare.
+
+    Args:
+        schedules: ``{label: schedule}``, or a sequence labelled by the specs.
+        total, log, num, xlabel: as in :func:`plot_schedule`.
+        ncols: panels per row (default 4).
+
+    Returns:
+        The Axes, one per schedule, in order (``axes[0].figure`` is the figure).
+
+    Raises:
+        TypeError: an item is not a Schedule.
+        ValueError: no schedules, ``ncols`` < 1, or ``total`` is not > 0.
+
+    Example:
+        >>> from lrkit.schedules import Constant
+        >>> axes = plot_schedule_grid({"a": Constant(lr=0.1), "b": Constant(lr=0.2)}, 10)
+        >>> [ax.get_title() for ax in axes]
+        ['a', 'b']
+    """
+    items = _labelled(schedules)
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be an int >= 1, got {ncols!r}")
+    from matplotlib.figure import Figure
+
+    ncols = min(ncols, len(items))
+    nrows = -(-len(items) // ncols)
+    fig = Figure(figsize=(3.6 * ncols, 2.6 * nrows), layout="constrained")
+    axes: list[Axes] = []
+    for i, (label, schedule) in enumerate(items):
+        ax = fig.add_subplot(nrows, ncols, i + 1, sharey=axes[0] if axes else None)
+        plot_schedule(schedule, total, ax, log=log, num=num, xlabel=xlabel)
+        ax.set_title(label, fontsize="medium")
+        if i % ncols:
+            ax.set_ylabel("")
+        axes.append(ax)
+    if not log:
+        axes[0].set_ylim(bottom=0.0)
+    return axes
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: float = 120) -> Path:
@@ -189,6 +239,22 @@ def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: float = 12
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _labelled(
+    schedules: Mapping[str, Schedule] | Sequence[Schedule],
+) -> list[tuple[str, Schedule]]:
+    if isinstance(schedules, Mapping):
+        items = [(str(k), v) for k, v in schedules.items()]
+    elif isinstance(schedules, Schedule) or not isinstance(schedules, Sequence):
+        raise TypeError(
+            f"schedules must be a mapping or a sequence of Schedules, got {schedules!r}"
+        )
+    else:
+        items = [(_short(s), s) for s in schedules]
+    if not items:
+        raise ValueError("schedules is empty; give at least one schedule")
+    return items
 
 
 def _short(schedule: Schedule, width: int = 60) -> str:

@@ -311,3 +311,43 @@ def test_no_warnings_and_no_patching_even_when_amp_skips_steps():
             sched.step()
     assert scaler.get_scale() == 2.0**3  # halved once: the first step was skipped
     assert lrs(opt) == [Wave()(6)]
+
+
+@pytest.mark.parametrize("three_phase", [False, True])
+def test_one_cycle_with_momentum_matches_torch_one_cycle_lr(three_phase):
+    from lrkit.schedules import OneCycle
+
+    total = 300
+    model = make_model()
+    ours = torch.optim.SGD(model.parameters(), lr=1.0, momentum=0.5)
+    theirs = torch.optim.SGD(make_model().parameters(), lr=1.0, momentum=0.5)
+    schedule = OneCycle(max_lr=0.1, total_steps=total, three_phase=three_phase)
+    sched = LRScheduler(ours, schedule, momentum=schedule.momentum())
+    ref = torch.optim.lr_scheduler.OneCycleLR(
+        theirs, max_lr=0.1, total_steps=total, three_phase=three_phase
+    )
+    for t in range(total):
+        for key in ("lr", "momentum"):
+            a, b = ours.param_groups[0][key], theirs.param_groups[0][key]
+            assert a == pytest.approx(b, rel=1e-12, abs=1e-15), (t, key)
+        train_step(model, ours, t)
+        theirs.step()
+        sched.step()
+        if t < total - 1:
+            ref.step()
+
+
+def test_cyclic_momentum_on_adam_drives_beta1():
+    # torch's CyclicLR cycles momentum by default and fails on Adam; here it is opt-in.
+    from lrkit.schedules import Cyclic
+
+    cyc = Cyclic(base_lr=1e-3, max_lr=1e-2, step_size=5)
+    model = make_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1.0)
+    sched = LRScheduler(opt, cyc, momentum=cyc.momentum(0.85, 0.95))
+    for t in range(12):
+        beta1 = opt.param_groups[0]["betas"][0]
+        assert beta1 == cyc.momentum(0.85, 0.95)(t)
+        assert (t % 10 == 0) == (beta1 == 0.95)  # momentum is high where the lr is low
+        train_step(model, opt, t)
+        sched.step()

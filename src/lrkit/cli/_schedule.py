@@ -15,7 +15,7 @@ import numpy as np
 
 from ..schedules import Schedule, parse
 
-__all__ = ["register", "run", "summary_table"]
+__all__ = ["register", "run", "split_label", "summary_table"]
 
 _DESCRIPTION = """\
 Evaluate one or more learning-rate schedules over --steps steps (t = 0 .. N),
@@ -24,6 +24,7 @@ max, and optionally plot them side by side and write every step to a CSV.
 
 A SPEC is a schedule written as a call, e.g. "cosine(lr=0.1, total_steps=1000)";
 combinators nest: "warmup(cosine(lr=0.1, total_steps=900), warmup_steps=100)".
+Prefix a label to name it in the table, CSV and plot: "warm-cos=warmup(...)".
 Quote each spec for the shell. Known names are listed when a name is wrong.
 """
 
@@ -33,6 +34,8 @@ examples:
   lrkit schedule "step(lr=0.1, step_size=300)" "one_cycle(max_lr=0.1, total_steps=1000)" \\
       --steps 1000 --plot schedules.png --csv schedules.csv
   lrkit schedule "exponential(lr=0.1, decay_rate=0.99)" --steps 500 --plot exp.png --log
+  lrkit schedule "constant=constant(lr=0.1)" "cyclic=cyclic(base_lr=0.01, max_lr=0.1, \
+      step_size=100)" --steps 1000 --grid --plot panels.png
 """
 
 
@@ -45,7 +48,9 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("specs", nargs="+", metavar="SPEC", help="a schedule spec (quote it)")
+    parser.add_argument(
+        "specs", nargs="+", metavar="SPEC", help="a schedule spec, optionally LABEL=SPEC (quote it)"
+    )
     parser.add_argument(
         "--steps",
         type=_positive_int,
@@ -56,16 +61,23 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--plot", metavar="PATH", help="write a plot (.png, .pdf, .svg)")
     parser.add_argument("--csv", metavar="PATH", help="write every step: step, one column a spec")
     parser.add_argument("--log", action="store_true", help="logarithmic y axis in the plot")
+    parser.add_argument(
+        "--grid", action="store_true", help="plot one panel per schedule instead of one chart"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lrkit schedule`` with parsed arguments; returns the exit status."""
-    schedules = [parse(spec) for spec in args.specs]
-    labels = list(args.specs)
+    labelled = [split_label(text) for text in args.specs]
+    labels = [label for label, _ in labelled]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"each schedule needs its own label; got {labels}")
+    schedules = [parse(spec) for _, spec in labelled]
     steps = np.arange(args.steps + 1, dtype=np.float64)
     values = [np.asarray(s(steps)) for s in schedules]
-    print(summary_table(labels, values))
+    shown = [spec if label == spec else f"{label}: {spec}" for label, spec in labelled]
+    print(summary_table(shown, values))
     if args.csv:
         path = _write_csv(Path(args.csv), labels, values)
         print(f"wrote {path}")
@@ -98,6 +110,14 @@ def summary_table(labels: Sequence[str], values: Sequence[np.ndarray]) -> str:
     return "\n".join(lines)
 
 
+def split_label(text: str) -> tuple[str, str]:
+    """``"name=spec"`` -> ``("name", "spec")``; a bare spec is its own label."""
+    head, sep, tail = text.partition("=")
+    if sep and "(" not in head and head.strip() and tail.strip():
+        return head.strip(), tail.strip()
+    return text.strip(), text.strip()
+
+
 def _write_csv(path: Path, labels: Sequence[str], values: Sequence[np.ndarray]) -> Path:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -108,10 +128,13 @@ def _write_csv(path: Path, labels: Sequence[str], values: Sequence[np.ndarray]) 
 
 
 def _write_plot(path: Path, schedules: dict[str, Schedule], args: argparse.Namespace) -> Path:
-    from ..plotting import plot_schedules, save_figure
+    from ..plotting import plot_schedule_grid, plot_schedules, save_figure
 
-    ax = plot_schedules(schedules, args.steps, log=args.log)
-    ax.set_title("learning-rate schedules" if len(schedules) > 1 else "learning-rate schedule")
+    if args.grid:
+        ax = plot_schedule_grid(schedules, args.steps, log=args.log)[0]
+    else:
+        ax = plot_schedules(schedules, args.steps, log=args.log)
+        ax.set_title("learning-rate schedules" if len(schedules) > 1 else "learning-rate schedule")
     return save_figure(ax.get_figure(), path)  # type: ignore[arg-type]
 
 
