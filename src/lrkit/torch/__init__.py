@@ -5,7 +5,20 @@ Install with ``pip install lrkit[torch]``.
 
 from __future__ import annotations
 
+from ._accumulate import AccumulationResult, accumulate_gradients, grad_sq_norm
+from ._batching import ScheduledBatchSampler, ScheduledLoader
+from ._noise_scale import GradientNoiseScale, NoiseScaleState
 from ._range_test import range_test
 from ._scheduler import LRScheduler
 
-__all__: list[str] = ["LRScheduler", "range_test"]
+__all__: list[str] = [
+    "AccumulationResult",
+    "GradientNoiseScale",
+    "LRScheduler",
+    "NoiseScaleState",
+    "ScheduledBatchSampler",
+    "ScheduledLoader",
+    "accumulate_gradients",
+    "grad_sq_norm",
+    "range_test",
+]

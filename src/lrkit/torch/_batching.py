@@ -1,0 +1,312 @@
+"""A batch sampler and a loader whose batch size follows a :class:`BatchSchedule`.
+
+Design: the sampler yields whole index lists, decided in the main process from
+``(seed, epoch, position)`` and the schedule alone, and the dataset fetch happens
+per batch in the workers. A batch's size is a function of where it starts in the
+epoch, not of when it is asked for, so batches that workers prefetch are already
+the right size: zero stale batches after a change, with persistent workers that
+are never restarted. (Setting ``loader.batch_sampler.batch_size`` on a plain
+DataLoader leaves ``num_workers x prefetch_factor`` batches of the old size.)
+
+Under data parallelism every rank builds the same global batches and takes its
+share (``indices[rank::world_size]``), so every rank takes the same number of
+steps and the global batch per step is exactly the schedule's, whatever the world
+size; the loader's state holds only global positions, so it resumes under a
+different world size.
+
+Last partial batch: with ``last_batch="short"`` (the default) the epoch's
+remainder is one smaller batch and every sample is used exactly once per epoch
+(under data parallelism a remainder smaller than the world size is skipped, so
+that no rank gets an empty batch); ``"drop"`` skips the remainder so that every
+batch has exactly the scheduled size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from torch.utils.data import DataLoader, Sampler
+
+import torch
+
+from .._config import fingerprint
+from ..batch_size import BatchSchedule
+from ..batch_size._base import check_batch_size
+from ..batch_size._epochs import (
+    as_batch_schedule,
+    check_last_batch,
+    clock_time,
+    epoch_batch_sizes,
+)
+
+__all__ = ["ScheduledBatchSampler", "ScheduledLoader"]
+
+
+def _check_index(name: str, value: Any, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    return int(value)
+
+
+class ScheduledBatchSampler(Sampler[list[int]]):
+    """Yield index lists whose global sizes follow ``batch_size``; pass as ``batch_sampler``.
+
+    The batch starting at position ``p`` of epoch ``e`` has the size
+    ``batch_size(e + p / N)`` (epoch clock) or ``batch_size(e * N + p)`` (sample
+    clock). The order is a permutation drawn from ``numpy.random.default_rng([seed, e])``
+    (the global RNGs are not touched). Iterating runs the rest of the current epoch
+    (from ``start``), then moves to the next epoch.
+
+    Args:
+        dataset_size: ``N``, the number of samples.
+        batch_size: a :class:`~lrkit.batch_size.BatchSchedule` (global batch) or an int.
+        shuffle: shuffle every epoch (seeded) or keep the dataset order.
+        seed: the shuffling seed.
+        last_batch: ``"short"`` or ``"drop"`` (see the module docstring).
+        rank, world_size: this process's share of each global batch.
+
+    Raises:
+        TypeError, ValueError: a bad argument (the message names it).
+
+    Example:
+        >>> from lrkit.batch_size import BatchStep
+        >>> s = ScheduledBatchSampler(10, BatchStep(2, milestones=[0.5], factor=2), shuffle=False)
+        >>> list(s)
+        [[0, 1], [2, 3], [4, 5], [6, 7, 8, 9]]
+        >>> s.epoch
+        1
+    """
+
+    def __init__(
+        self,
+        dataset_size: int,
+        batch_size: BatchSchedule | int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        last_batch: str = "short",
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        self.dataset_size = check_batch_size("dataset_size", dataset_size)
+        self.schedule = as_batch_schedule(batch_size)
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        self.shuffle = shuffle
+        self.seed = _check_index("seed", seed)
+        self.last_batch = check_last_batch(last_batch)
+        self.world_size = _check_index("world_size", world_size, low=1)
+        self.rank = _check_index("rank", rank)
+        if self.rank >= self.world_size:
+            raise ValueError(f"rank must be < world_size={self.world_size}, got {rank!r}")
+        self.epoch = 0
+        self.start = 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Make the next iteration run ``epoch`` from position ``start`` (a batch boundary)."""
+        self.epoch = _check_index("epoch", epoch)
+        self.start = _check_index("start", start)
+        if self.start > self.dataset_size:
+            raise ValueError(f"start must be <= dataset_size={self.dataset_size}, got {start!r}")
+
+    def global_sizes(self, epoch: int | None = None, start: int | None = None) -> np.ndarray:
+        """Global batch sizes from ``start`` to the end of ``epoch`` (default: the current ones)."""
+        return epoch_batch_sizes(
+            self.schedule,
+            self.dataset_size,
+            self.epoch if epoch is None else epoch,
+            last_batch=self.last_batch,
+            start=self.start if start is None else start,
+            min_last=self.world_size,
+        )
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The sample order of ``epoch``: a seeded permutation, or ``0..N-1`` without shuffling."""
+        if not self.shuffle:
+            return np.arange(self.dataset_size)
+        return np.random.default_rng([self.seed, epoch]).permutation(self.dataset_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        epoch, start = self.epoch, self.start
+        sizes = self.global_sizes(epoch, start)
+        order = self.order(epoch)
+        pos = start
+        for size in sizes.tolist():
+            yield order[pos + self.rank : pos + size : self.world_size].tolist()
+            pos += size
+        self.epoch, self.start = epoch + 1, 0
+
+    def __len__(self) -> int:
+        return len(self.global_sizes())
+
+
+class ScheduledLoader:
+    """A DataLoader whose batch size follows a schedule, with resumable progress.
+
+    Wraps :class:`torch.utils.data.DataLoader` with a :class:`ScheduledBatchSampler`
+    as ``batch_sampler``; workers (``num_workers > 0``) are persistent by default.
+    Iterating yields the rest of the current epoch; the loader counts the batches
+    it has handed out, so :meth:`state_dict` taken between batches resumes at the
+    next unseen sample, across batch-size changes and world-size changes.
+
+    Under ``torch.distributed`` (initialised), ``rank``/``world_size`` default to the
+    process group's; each rank gets its share of every global batch and
+    :attr:`batch_size` is the global size (weight the loss by
+    ``local_size * world_size / batch_size``, which :func:`accumulate_gradients` does).
+
+    Args:
+        dataset: a map-style dataset.
+        batch_size: a :class:`~lrkit.batch_size.BatchSchedule` of global batch sizes, or an int.
+        shuffle, seed, last_batch: as in :class:`ScheduledBatchSampler`.
+        rank, world_size: None to take them from ``torch.distributed``.
+        num_workers, prefetch_factor, persistent_workers, pin_memory, collate_fn,
+            worker_init_fn, timeout, multiprocessing_context: passed to the DataLoader
+            (``persistent_workers`` defaults to ``num_workers > 0``).
+
+    Example:
+        >>> from lrkit.batch_size import BatchStep
+        >>> loader = ScheduledLoader(list(range(8)), BatchStep(2, milestones=[1], factor=2))
+        >>> [len(b) for b in loader], [len(b) for b in loader]
+        ([2, 2, 2, 2], [4, 4])
+        >>> loader.epoch, loader.state_dict()["position"]
+        (2, 0)
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: BatchSchedule | int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        last_batch: str = "short",
+        rank: int | None = None,
+        world_size: int | None = None,
+        num_workers: int = 0,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool | None = None,
+        pin_memory: bool = False,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        worker_init_fn: Callable[[int], None] | None = None,
+        timeout: float = 0,
+        multiprocessing_context: Any = None,
+    ) -> None:
+        if rank is None or world_size is None:
+            dist = torch.distributed
+            ready = dist.is_available() and dist.is_initialized()
+            rank = (dist.get_rank() if ready else 0) if rank is None else rank
+            world_size = (
+                (dist.get_world_size() if ready else 1) if world_size is None else world_size
+            )
+        num_workers = _check_index("num_workers", num_workers)
+        self.sampler = ScheduledBatchSampler(
+            len(dataset),
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            last_batch=last_batch,
+            rank=rank,
+            world_size=world_size,
+        )
+        if persistent_workers is None:
+            persistent_workers = num_workers > 0
+        self.loader: DataLoader[Any] = DataLoader(
+            dataset,
+            batch_sampler=self.sampler,
+            num_workers=num_workers,
+            prefetch_factor=prefetch_factor if num_workers > 0 else None,
+            persistent_workers=persistent_workers,
+            pin_memory=pin_memory,
+            collate_fn=collate_fn,
+            worker_init_fn=worker_init_fn,
+            timeout=timeout,
+            multiprocessing_context=multiprocessing_context,
+        )
+        self._epoch = 0
+        self._position = 0
+        self._batch_size = 0
+        self._batch_time = 0.0
+
+    @property
+    def schedule(self) -> BatchSchedule:
+        """The batch-size schedule (global batch sizes)."""
+        return self.sampler.schedule
+
+    @property
+    def epoch(self) -> int:
+        """The epoch being read (it advances once an epoch's last batch has been passed)."""
+        return self._epoch
+
+    @property
+    def position(self) -> int:
+        """Samples of the current epoch handed out so far (globally, over all ranks)."""
+        return self._position
+
+    @property
+    def time(self) -> float:
+        """The schedule's clock now: ``epoch + position / N`` or samples seen."""
+        n = self.sampler.dataset_size
+        return clock_time(self.schedule.clock, self._epoch, self._position, n)
+
+    @property
+    def batch_size(self) -> int:
+        """The global size of the last batch handed out (0 before the first)."""
+        return self._batch_size
+
+    @property
+    def batch_time(self) -> float:
+        """The schedule's clock at the start of the last batch: use it for the LR too."""
+        return self._batch_time
+
+    def __len__(self) -> int:
+        """Batches left in the current epoch."""
+        return len(self.sampler.global_sizes(self._epoch, self._position))
+
+    def __iter__(self) -> Iterator[Any]:
+        epoch, start = self._epoch, self._position
+        self.sampler.set_epoch(epoch, start)
+        sizes = self.sampler.global_sizes(epoch, start).tolist()
+        n = self.sampler.dataset_size
+        for k, batch in enumerate(self.loader):
+            if k >= len(sizes):  # pragma: no cover - the sampler and the loader disagree
+                raise RuntimeError("the DataLoader yielded more batches than scheduled")
+            self._batch_time = clock_time(self.schedule.clock, epoch, self._position, n)
+            self._batch_size = int(sizes[k])
+            self._position += int(sizes[k])
+            yield batch
+        self._epoch, self._position = epoch + 1, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Progress as plain data: epoch, position, and what must match on resume."""
+        return {
+            "epoch": self._epoch,
+            "position": self._position,
+            "seed": self.sampler.seed,
+            "shuffle": self.sampler.shuffle,
+            "last_batch": self.sampler.last_batch,
+            "dataset_size": self.sampler.dataset_size,
+            "schedule": fingerprint(self.schedule),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume from :meth:`state_dict` (the world size may differ).
+
+        Raises:
+            ValueError: the state belongs to another dataset size, seed, shuffling,
+                last-batch rule or batch schedule.
+        """
+        mine = self.state_dict()
+        for key in ("dataset_size", "seed", "shuffle", "last_batch", "schedule"):
+            if state.get(key) != mine[key]:
+                raise ValueError(
+                    f"cannot resume: state has {key}={state.get(key)!r}, this loader {mine[key]!r}"
+                )
+        epoch = _check_index("epoch", state["epoch"])
+        position = _check_index("position", state["position"])
+        if position > self.sampler.dataset_size:
+            raise ValueError(f"position must be <= dataset_size, got {position!r}")
+        self._epoch, self._position = epoch, position
