@@ -35,6 +35,7 @@ from ._decay import (
     PolynomialDecay,
     StepDecay,
 )
+from ._end import end_of
 from ._restarts import CosineRestarts
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "Schedule",
     "StepDecay",
     "Warmup",
+    "end_of",
     "fingerprint",
     "from_config",
     "parse",
