@@ -351,3 +351,22 @@ def test_cyclic_momentum_on_adam_drives_beta1():
         assert (t % 10 == 0) == (beta1 == 0.95)  # momentum is high where the lr is low
         train_step(model, opt, t)
         sched.step()
+
+
+def test_last_epoch_moves_the_clock_like_torch():
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    sched = LRScheduler(opt, Wave())
+    sched.last_epoch = 41
+    assert lrs(opt) == [Wave()(0)]  # nothing written yet
+    sched.step()
+    assert sched.time == 42 and lrs(opt) == [Wave()(42)]
+
+
+def test_momentum_out_of_range_is_reported_at_its_time():
+    from lrkit.schedules import LinearDecay
+
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9)
+    # Starts at 1.01 > 1: refused at construction, naming t=0.
+    rising = LinearDecay(lr=1.01, total_steps=10, end_lr=0.5)
+    with pytest.raises(ValueError, match=r"gives 1\.01 at t=0\.0; momentum must be in \[0, 1\)"):
+        LRScheduler(opt, Wave(), momentum=rising)

@@ -50,21 +50,25 @@ class _Track:
             i = t - self.start
             if 0 <= i < len(self.values):
                 return self.values[i]
-            block = np.asarray(self.schedule(np.arange(t, t + _BLOCK, dtype=np.float64)))
-            self._check(block, t)
+            times = np.arange(t, t + _BLOCK, dtype=np.float64)
+            block = np.asarray(self.schedule(times))
+            self._check(times, block)
             self.start = t
             self.values = block.tolist()
             return self.values[0]
         value = float(self.schedule(t))
-        self._check(np.asarray(value), t)
+        self._check(np.array([t], dtype=np.float64), np.array([value]))
         return value
 
-    def _check(self, values: np.ndarray, t: float) -> None:
-        if self.kind == "momentum" and not (values.min() >= 0.0 and values.max() < 1.0):
-            bad = values[~((values >= 0.0) & (values < 1.0))].flat[0]
+    def _check(self, times: np.ndarray, values: np.ndarray) -> None:
+        if self.kind != "momentum":
+            return
+        bad = ~((values >= 0.0) & (values < 1.0))
+        if bad.any():
+            i = int(np.argmax(bad))
             raise ValueError(
-                f"momentum schedule {self.schedule.to_spec()} gives {float(bad)!r} near t={t}; "
-                "momentum must be in [0, 1)"
+                f"momentum schedule {self.schedule.to_spec()} gives {float(values[i])!r} at "
+                f"t={float(times[i])!r}; momentum must be in [0, 1)"
             )
 
 
@@ -91,7 +95,14 @@ class LRScheduler(_TorchLRScheduler):
     Lightning's ``configure_optimizers`` and other code that checks for one accept
     it. Unlike PyTorch's schedulers it does not patch ``optimizer.step`` and issues
     no call-order warnings (steps that AMP's ``GradScaler`` skips are fine: the
-    schedule follows the counter). Call ``step()`` after ``optimizer.step()``.
+    schedule follows the counter). Call ``step()`` after ``optimizer.step()``. With
+    Lightning, return ``{"scheduler": sched, "interval": "step"}`` (or ``"epoch"``)
+    as the ``lr_scheduler`` of ``configure_optimizers``.
+
+    Resuming: :meth:`state_dict` is the counter, the unit, the group ratios and a
+    fingerprint (and config) of each schedule. Build a fresh scheduler with the same
+    schedules and call :meth:`load_state_dict`; the trajectory continues exactly,
+    and a state saved with a different schedule is refused.
 
     Args:
         optimizer: the optimizer to drive.
@@ -175,7 +186,11 @@ class LRScheduler(_TorchLRScheduler):
 
     @property  # type: ignore[override]
     def last_epoch(self) -> int | float:
-        """PyTorch's name for :attr:`time` (the number of ``step()`` calls so far)."""
+        """PyTorch's name for :attr:`time`.
+
+        Setting it moves the clock without writing values, as in PyTorch: the next
+        :meth:`step` writes the values for ``last_epoch + 1``.
+        """
         return self._t
 
     @last_epoch.setter
