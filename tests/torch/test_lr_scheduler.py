@@ -370,3 +370,16 @@ def test_momentum_out_of_range_is_reported_at_its_time():
     rising = LinearDecay(lr=1.01, total_steps=10, end_lr=0.5)
     with pytest.raises(ValueError, match=r"gives 1\.01 at t=0\.0; momentum must be in \[0, 1\)"):
         LRScheduler(opt, Wave(), momentum=rising)
+
+
+def test_tensor_lr_is_filled_in_place():
+    model = make_model()
+    opt = torch.optim.Adam(model.parameters(), lr=torch.tensor(0.01), foreach=False)
+    lr_tensor = opt.param_groups[0]["lr"]
+    sched = LRScheduler(opt, Wave(lr=0.01))
+    for t in range(3):
+        train_step(model, opt, t)
+        sched.step()
+    assert opt.param_groups[0]["lr"] is lr_tensor
+    assert lr_tensor.item() == pytest.approx(Wave(lr=0.01)(3), rel=1e-6)  # float32 tensor
+    assert sched.get_last_lr() == [Wave(lr=0.01)(3)]
