@@ -99,3 +99,16 @@ def test_split_label():
         "warmup(constant(lr=0.1), warmup_steps=5)",
     )
     assert split_label("constant(lr=0.1)") == ("constant(lr=0.1)", "constant(lr=0.1)")
+
+
+def test_unwritable_or_unknown_outputs_fail_cleanly_before_any_work(tmp_path, capsys):
+    csv_path = tmp_path / "s.csv"
+    args = ["schedule", SPECS[0], "--steps", "4", "--csv", str(csv_path)]
+    assert main([*args, "--plot", str(tmp_path / "s.xyz")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "the suffix must name an image format" in err
+    assert not csv_path.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["schedule", SPECS[0], "--steps", "4", "--csv", str(blocker / "s.csv")]) == 2
+    assert f"cannot write {blocker / 's.csv'}" in capsys.readouterr().err

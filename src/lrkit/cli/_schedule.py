@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..schedules import Schedule, parse
+from ._common import CLIError
 
 __all__ = ["register", "run", "split_label", "summary_table"]
 
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if len(set(labels)) != len(labels):
         raise ValueError(f"each schedule needs its own label; got {labels}")
     schedules = [parse(spec) for _, spec in labelled]
+    if args.plot:
+        _check_image_suffix(Path(args.plot))
     steps = np.arange(args.steps + 1, dtype=np.float64)
     values = [np.asarray(s(steps)) for s in schedules]
     shown = [spec if label == spec else f"{label}: {spec}" for label, spec in labelled]
@@ -135,12 +138,18 @@ def _write_plot(path: Path, schedules: dict[str, Schedule], args: argparse.Names
     else:
         ax = plot_schedules(schedules, args.steps, log=args.log)
         ax.set_title("learning-rate schedules" if len(schedules) > 1 else "learning-rate schedule")
-    return save_figure(ax.get_figure(), path)  # type: ignore[arg-type]
+    try:
+        return save_figure(ax.get_figure(), path)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _atomic_write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", newline="") as fh:
             fh.write(text)
@@ -150,6 +159,17 @@ def _atomic_write(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _check_image_suffix(path: Path) -> None:
+    """Refuse a plot path matplotlib cannot write, before any work is done."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise CLIError(
+            f"--plot {path}: the suffix must name an image format, one of {', '.join(formats)}"
+        )
 
 
 def _positive_int(text: str) -> int:
