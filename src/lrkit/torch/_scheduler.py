@@ -202,11 +202,14 @@ class LRScheduler(_TorchLRScheduler):
 
         Raises:
             TypeError: ``epoch`` is given; PyTorch deprecated ``step(epoch)``, use
-                :meth:`set_time` instead.
+                :meth:`set_time` instead (this also rules out torch's ``SequentialLR``,
+                which calls ``step(0)``: chain schedules with
+                :class:`~lrkit.schedules.Join`).
         """
         if epoch is not None:
             raise TypeError(
-                f"step() takes no epoch (got epoch={epoch!r}); use set_time(t) to jump to a time"
+                f"step() takes no epoch (got epoch={epoch!r}): use set_time(t) to jump to a "
+                "time, and lrkit.schedules.Join rather than torch's SequentialLR to chain schedules"
             )
         self._t += 1
         self._step_count += 1
