@@ -81,16 +81,39 @@ class CosineRestarts(Schedule):
             return self.period * i
         return self.period * (self.period_mult**i - 1.0) / (self.period_mult - 1.0)
 
+    def _cycle_guess(self, t: np.ndarray) -> np.ndarray:
+        if self.period_mult == 1.0:
+            return np.floor(t / self.period)
+        return np.floor(
+            np.log1p(t / self.period * (self.period_mult - 1.0)) / np.log(self.period_mult)
+        )
+
     def _value(self, t: np.ndarray) -> np.ndarray:
         mult = self.period_mult
-        if mult == 1.0:
-            i = np.floor(t / self.period)
-        else:
-            i = np.floor(np.log1p(t / self.period * (mult - 1.0)) / np.log(mult))
-        # The logarithm can land one cycle off at a boundary: settle it exactly.
+        n_cycles = int(self._cycle_guess(t.max(initial=0.0))) + 3
+        few = n_cycles <= max(t.size, 1024)  # then tabulate per-cycle values: no pow per t
+        if mult != 1.0 and few:
+            k = np.arange(n_cycles, dtype=np.float64)
+            starts = self._cycle_start(k)
+            j = np.searchsorted(starts, t, side="right") - 1
+            return self._at(t - starts[j], (self.period * mult**k)[j], self._peak(k)[j])
+        i = self._cycle_guess(t)
+        # Rounding can land one cycle off at a boundary: settle it exactly.
         i = np.where(self._cycle_start(i) > t, i - 1.0, i)
         i = np.where(self._cycle_start(i + 1.0) <= t, i + 1.0, i)
-        length = self.period * mult**i
-        u = t - self._cycle_start(i)
-        peak = np.maximum(self.lr * self.peak_decay**i, self.end_lr)
+        length = self.period if mult == 1.0 else self.period * mult**i
+        if self.peak_decay == 1.0:
+            peak: np.ndarray | float = self.lr
+        elif few:
+            peak = self._peak(np.arange(n_cycles, dtype=np.float64))[i.astype(np.intp)]
+        else:
+            peak = self._peak(i)
+        return self._at(t - self._cycle_start(i), length, peak)
+
+    def _peak(self, i: np.ndarray) -> np.ndarray:
+        return np.maximum(self.lr * self.peak_decay**i, self.end_lr)
+
+    def _at(
+        self, u: np.ndarray, length: np.ndarray | float, peak: np.ndarray | float
+    ) -> np.ndarray:
         return self.end_lr + (peak - self.end_lr) * (1.0 + np.cos(np.pi * u / length)) / 2.0

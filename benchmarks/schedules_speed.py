@@ -1,0 +1,127 @@
+"""How long each schedule takes to evaluate 1,000,000 steps at once (vectorised).
+
+Target: under 50 ms per schedule on one core. Reports the best of several repeats
+(the machine is shared; the minimum is the least noisy estimate) and writes the
+``schedules-speed`` section of docs/benchmarks.md.
+
+Run from the repository root::
+
+    python benchmarks/schedules_speed.py [--steps 1000000] [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+# One core: pin the BLAS/OpenMP pools before numpy starts them (numpy's ufuncs are
+# single-threaded anyway).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import command_line, machine_line, markdown_table, write_section  # noqa: E402
+from lrkit.schedules import (  # noqa: E402
+    Clip,
+    Constant,
+    CosineDecay,
+    CosineRestarts,
+    Cyclic,
+    ExponentialDecay,
+    InverseTimeDecay,
+    Join,
+    LinearDecay,
+    MultiStepDecay,
+    OneCycle,
+    PolynomialDecay,
+    Scale,
+    Schedule,
+    StepDecay,
+    Warmup,
+)
+
+TARGET_MS = 50.0
+
+
+def schedules(steps: int) -> list[Schedule]:
+    """One representative of every schedule, sized to the run."""
+    q = steps // 4
+    return [
+        Constant(0.1),
+        InverseTimeDecay(0.1, decay_rate=0.5, decay_steps=q),
+        ExponentialDecay(0.1, decay_rate=0.5, decay_steps=q, staircase=True),
+        StepDecay(0.1, step_size=q, gamma=0.1),
+        MultiStepDecay(0.1, milestones=[q, 2 * q, 3 * q], gamma=0.1),
+        PolynomialDecay(0.1, total_steps=steps, power=2.0),
+        CosineDecay(0.1, total_steps=steps),
+        LinearDecay(0.1, total_steps=steps),
+        CosineRestarts(0.1, period=q // 8, period_mult=2.0, peak_decay=0.8),
+        Cyclic(0.01, 0.1, step_size=q // 8, mode="triangular2"),
+        Cyclic(0.01, 0.1, step_size=q // 8, mode="exp_range", gamma=0.99999),
+        Cyclic(0.01, 0.1, step_size=q // 8).momentum(),
+        OneCycle(0.1, total_steps=steps, three_phase=True),
+        OneCycle(0.1, total_steps=steps).momentum(),
+        Warmup(CosineDecay(0.1, total_steps=steps), warmup_steps=q // 10),
+        Join([Constant(0.1), CosineDecay(0.1, steps - q), Constant(1e-4)], [q, steps]),
+        Clip(Scale(Warmup(OneCycle(0.1, steps), q // 10), factor=4.0), max_lr=0.3),
+    ]
+
+
+def best_seconds(schedule: Schedule, t: np.ndarray, repeats: int) -> float:
+    schedule(t[:1000])  # warm caches and lazy imports
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        schedule(t)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+
+    t = np.arange(args.steps, dtype=np.float64)
+    rows = []
+    worst = 0.0
+    for schedule in schedules(args.steps):
+        ms = 1e3 * best_seconds(schedule, t, args.repeats)
+        worst = max(worst, ms)
+        rows.append(
+            [
+                f"`{schedule.to_spec()}`",
+                f"{ms:.1f}",
+                f"{1e9 * ms / 1e3 / args.steps:.1f}",
+                "yes" if ms < TARGET_MS else "**no**",
+            ]
+        )
+        print(f"{ms:8.1f} ms  {schedule.to_spec()}")
+    body = "\n".join(
+        [
+            "## Schedules: 1,000,000 steps, vectorised",
+            "",
+            f"Command: `{command_line()}`  ",
+            f"Machine: {machine_line()}",
+            "",
+            f"Best of {args.repeats} evaluations of `schedule(np.arange({args.steps}))`, "
+            f"one core. Target: under {TARGET_MS:.0f} ms each. "
+            f"Slowest: {worst:.1f} ms.",
+            "",
+            markdown_table(["schedule", "ms", "ns / step", f"< {TARGET_MS:.0f} ms"], rows),
+        ]
+    )
+    if not args.no_write:
+        print(f"wrote {write_section('schedules-speed', body)}")
+    return 0 if worst < TARGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
