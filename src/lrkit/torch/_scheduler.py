@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler as _TorchLRScheduler
-
-import torch
 
 from .._config import _config_to_spec, fingerprint
 from ..schedules import Schedule
