@@ -142,6 +142,8 @@ def _plan(
         scale = (1.0 - new_momentum) / (1.0 - momentum)
         start /= scale
     start_batch = max(1, int(np.floor(start + 0.5)))
+    if isinstance(max_batch_size, int) and not isinstance(max_batch_size, bool):
+        start_batch = min(start_batch, max_batch_size)  # the start is capped too
     batch = BatchFromLR(
         lr=lr_schedule,
         batch_size=start_batch,
@@ -234,7 +236,8 @@ def higher_lr_batch(
     Args:
         lr_schedule, batch_size, max_batch_size, momentum, granularity, clock: as in
             :func:`increase_batch_instead`.
-        factor: how much larger the initial LR and batch are, > 0.
+        factor: how much larger the initial LR and batch are, > 0. A start batch
+            above ``max_batch_size`` is capped, and the LR starts lower to match.
 
     Returns:
         A :class:`BatchPlan`.

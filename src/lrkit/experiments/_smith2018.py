@@ -1,0 +1,357 @@
+"""``lrkit reproduce smith2018``: don't decay the learning rate, increase the batch size.
+
+Smith, Kindermans, Ying & Le (ICLR 2018), scaled down to MNIST-1D and a small 1-D
+CNN trained with SGD: the three schedules of the paper's Figure 1 (decaying LR,
+hybrid, increasing batch; factor 5 at three milestones, 30/60/80% of the epochs
+like 60/120/160 of 200) and the rows of its section 5.2 table (a 5x higher
+initial LR and batch; also momentum 0.98 and a 25x batch). Every batch schedule
+comes from :func:`lrkit.batch_size.increase_batch_instead` and its knobs applied
+to the decaying-LR schedule, so all five keep its noise scale
+``lr * N / (B * (1 - m))`` at every epoch. The cap on the batch is about N/10, as
+in the paper; the increasing-batch row goes past it (the paper's Figure 1).
+
+The run folder has the layout of ``lrkit compare`` (config.json, metrics.csv,
+summary.json, PNGs, report.md, checkpoints/); report.md adds the paper's numbers
+row by row and says whether the targets held.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..batch_size import (
+    BatchPlan,
+    count_updates,
+    higher_lr_batch,
+    higher_momentum,
+    increase_batch_instead,
+)
+from ..schedules import MultiStepDecay
+from ._batch_strategies import FACTOR, HIGH_MOMENTUM, MOMENTUM, milestones
+from ._strategies import Strategy
+
+__all__ = ["NAMES", "PAPER", "Smith2018Settings", "reproduce_smith2018", "smith2018_strategies"]
+
+NAMES = ("decaying-lr", "hybrid", "increasing-batch", "higher-lr-batch", "higher-momentum")
+
+# The paper's Wide ResNet 16-4 on CIFAR-10 (REFERENCE.md section 4; secondary numbers).
+PAPER: dict[str, dict[str, Any]] = {
+    "decaying-lr": {"lr": 0.1, "momentum": 0.9, "batch": 128, "updates": "~80,000", "acc": 94.3},
+    "hybrid": {"lr": 0.1, "momentum": 0.9, "batch": 128, "updates": "(Figure 1)", "acc": None},
+    "increasing-batch": {
+        "lr": 0.1,
+        "momentum": 0.9,
+        "batch": 128,
+        "updates": "~29,000",
+        "acc": 94.4,
+    },
+    "higher-lr-batch": {"lr": 0.5, "momentum": 0.9, "batch": 640, "updates": "<6,500", "acc": 94.5},
+    "higher-momentum": {
+        "lr": 0.5,
+        "momentum": 0.98,
+        "batch": 3200,
+        "updates": "<2,500",
+        "acc": 93.3,
+    },
+}
+
+
+@dataclass(frozen=True)
+class Smith2018Settings:
+    """Sizes of the reproduction.
+
+    Attributes:
+        num_samples: MNIST-1D samples generated (80% train, 20% test).
+        epochs: epoch budget of every run; milestones at 30/60/80%.
+        batch_size: the base batch ``B0``.
+        lr: the base LR (at ``B0``, momentum 0.9).
+        seeds: number of seeds.
+    """
+
+    num_samples: int = 40_000
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 0.1
+    seeds: int = 3
+
+
+TITLE = "Reproduction: Smith et al. (2018), increase the batch size instead of decaying the LR"
+FULL = Smith2018Settings()
+QUICK = Smith2018Settings(num_samples=4_000, epochs=5, batch_size=16, lr=0.05, seeds=1)
+
+
+def _sgd(name: str, plan: BatchPlan | None, ref: MultiStepDecay, b0: int, text: str) -> Strategy:
+    if plan is None:
+        lr: Any = ref
+        batch: Any = b0
+        momentum = MOMENTUM
+    else:
+        lr, batch = plan.lr, plan.batch_size
+        momentum = MOMENTUM if plan.momentum is None else plan.momentum
+    return Strategy(
+        name=name,
+        optimizer="sgd",
+        lr=lr,
+        optimizer_kwargs={"momentum": momentum},
+        clock="epoch",
+        batch_size=batch,
+        description=text,
+    )
+
+
+def smith2018_strategies(settings: Smith2018Settings, train_size: int) -> list[Strategy]:
+    """The five strategies, named as in ``summary.json`` (:data:`NAMES`)."""
+    b0, lr = settings.batch_size, settings.lr
+    ref = MultiStepDecay(lr=lr, milestones=milestones(settings.epochs), gamma=1 / FACTOR)
+    cap = max(b0, train_size // 10)
+    at = ", ".join(f"{m:g}" for m in ref.milestones)
+    hybrid = increase_batch_instead(ref, b0, cap, momentum=MOMENTUM)
+    growing = increase_batch_instead(ref, b0, b0 * FACTOR**3, momentum=MOMENTUM)
+    high_lr = higher_lr_batch(ref, b0, cap, FACTOR, momentum=MOMENTUM)
+    high_m = higher_momentum(ref, b0, cap, MOMENTUM, HIGH_MOMENTUM, factor=FACTOR)
+    return [
+        _sgd("decaying-lr", None, ref, b0, f"lr {lr:g} / 5 at epochs {at}, batch {b0}"),
+        _sgd("hybrid", hybrid, ref, b0, f"batch {b0} x5 at epochs {at} up to {cap}, then lr / 5"),
+        _sgd("increasing-batch", growing, ref, b0, f"lr {lr:g}, batch {b0} x5 at epochs {at}"),
+        _sgd(
+            "higher-lr-batch",
+            high_lr,
+            ref,
+            b0,
+            f"lr {high_lr.lr(0):.3g}, batch {high_lr.batch_size(0)}, x5 at {at} up to {cap}",
+        ),
+        _sgd(
+            "higher-momentum",
+            high_m,
+            ref,
+            b0,
+            f"momentum 0.98, lr {high_m.lr(0):.3g}, batch {high_m.batch_size(0)}, x5 up to {cap}",
+        ),
+    ]
+
+
+def _verdicts(summary: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    s = summary["strategies"]
+    base, grow = s["decaying-lr"], s["increasing-batch"]
+    diff = 100 * (grow["final_test_acc"] - base["final_test_acc"])
+    ratio = base["updates"] / grow["updates"]
+    faster = grow["wall_s"] < base["wall_s"]
+    checks: dict[str, Any] = {
+        "increasing_batch_acc_gap_points": diff,
+        "increasing_batch_update_ratio": ratio,
+        "increasing_batch_wall_ratio": base["wall_s"] / grow["wall_s"],
+    }
+    lines = [
+        "## Targets",
+        "",
+        f"- Increasing batch within 0.5 points of decaying LR: {diff:+.2f} points "
+        f"(mean over {grow['seeds']} seeds): **{'held' if diff >= -0.5 else 'missed'}**.",
+        f"- At least 2.5x fewer updates: {ratio:.2f}x fewer "
+        f"({grow['updates']:.0f} vs {base['updates']:.0f}): "
+        f"**{'held' if ratio >= 2.5 else 'missed'}**.",
+        f"- Shorter wall time, same machine, same run: {grow['wall_s']:.1f} s vs "
+        f"{base['wall_s']:.1f} s of training ({checks['increasing_batch_wall_ratio']:.2f}x): "
+        f"**{'held' if faster else 'missed'}**.",
+    ]
+    for name in ("higher-lr-batch", "higher-momentum"):
+        row = s[name]
+        r = base["updates"] / row["updates"]
+        cost = 100 * (base["final_test_acc"] - row["final_test_acc"])
+        checks[f"{name}_update_ratio"] = r
+        checks[f"{name}_acc_cost_points"] = cost
+        lines.append(
+            f"- {name}: {r:.1f}x fewer updates than decaying LR "
+            f"(target >= 10x: **{'held' if r >= 10 else 'missed'}**), costing "
+            f"{cost:+.2f} points of test accuracy ({100 * row['final_test_acc']:.2f}% vs "
+            f"{100 * base['final_test_acc']:.2f}%)."
+        )
+    return lines, checks
+
+
+def _paper_table(summary: Mapping[str, Any], strategies: Sequence[Strategy]) -> list[str]:
+    lines = [
+        "## Row by row with the paper",
+        "",
+        "Paper: Wide ResNet 16-4 on CIFAR-10, 200 epochs (REFERENCE.md section 4; secondary "
+        "numbers). Ours: this run, mean over seeds (± sample std for accuracy).",
+        "",
+        "| schedule | paper lr / m / B0 | paper updates | paper acc % | ours lr / m / B0 "
+        "| our updates | our acc % | our train s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for st in strategies:
+        p, ours = PAPER[st.name], summary["strategies"].get(st.name)
+        if ours is None:
+            continue
+        m = st.optimizer_options["momentum"]
+        b0 = st.batch_size if isinstance(st.batch_size, int) else st.batch_size(0.0)
+        acc = "-" if p["acc"] is None else f"{p['acc']:.1f}"
+        mean, std = 100 * ours["final_test_acc"], 100 * ours["final_test_acc_std"]
+        lines.append(
+            f"| {st.name} | {p['lr']:g} / {p['momentum']:g} / {p['batch']} | {p['updates']} "
+            f"| {acc} | {st.lr(0.0):.3g} / {m:g} / {b0} | {ours['updates']:.0f} "
+            f"| {mean:.2f} ± {std:.2f} | {ours['wall_s']:.1f} |"
+        )
+    return lines
+
+
+def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strategy]) -> list[str]:
+    """The paper-style figure and training loss vs updates; returns the file names."""
+    import numpy as np
+
+    from ._plots import _pyplot, _save, plot_curves
+
+    plt = _pyplot()
+    names = [s.name for s in strategies]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plot_curves(results, names, y="train_loss", x="updates", ax=ax)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizer updates")
+    ax.set_ylabel("training loss")
+    ax.set_title("Training loss vs optimizer updates")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, out / "train_loss_vs_updates.png")
+
+    epochs = max((len(r.rows) for r in results), default=1)
+    grid = np.linspace(0.0, float(epochs), 601)[:-1]
+    fig, axes = plt.subplots(3, 2, figsize=(11, 11))
+    for st in strategies:
+        axes[0, 0].plot(grid, st.lr(grid), label=st.name, lw=1.5)
+        sizes = [st.batch_size_at(float(e)) for e in range(epochs)]
+        axes[0, 1].step(range(epochs + 1), [*sizes, sizes[-1]], where="post", label=st.name)
+    axes[0, 0].set(yscale="log", xlabel="epoch", ylabel="learning rate", title="(a) LR")
+    axes[0, 1].set(yscale="log", xlabel="epoch", ylabel="batch size", title="(b) batch size")
+    panels = [
+        (axes[1, 0], "test_acc", "epoch", "(c) test accuracy vs epochs", 100.0),
+        (axes[1, 1], "test_acc", "updates", "(d) test accuracy vs updates", 100.0),
+        (axes[2, 0], "train_loss", "epoch", "(e) training loss vs epochs", 1.0),
+        (axes[2, 1], "train_loss", "updates", "(f) training loss vs updates", 1.0),
+    ]
+    for ax, y, x, title, scale in panels:
+        plot_curves(results, names, y=y, x=x, ax=ax, scale=scale)
+        ax.set_title(title)
+        ax.set_xlabel("epoch" if x == "epoch" else "optimizer updates")
+        ax.set_ylabel("test accuracy (%)" if y == "test_acc" else "training loss")
+        if x == "updates":
+            ax.set_xscale("log")
+        if y == "train_loss":
+            ax.set_yscale("log")
+        else:
+            finals = [100 * r.final["test_acc"] for r in results if r.rows]
+            ax.set_ylim(max(0.0, min(finals) - 20), min(100.0, max(finals) + 3))
+    for ax in axes.flat:
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, out / "smith2018_figure.png")
+    return ["train_loss_vs_updates.png", "smith2018_figure.png"]
+
+
+def reproduce_smith2018(
+    out: str | Path,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    settings: Smith2018Settings | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    device: str = "cpu",
+    command: str | None = None,
+) -> Any:
+    """Run the reproduction and write its run folder; returns the ``CompareResult``.
+
+    Args:
+        out: the run folder (refused if it exists, unless ``resume``/``overwrite``).
+        quick: a small version (a minute or so) to check the set-up.
+        seeds: number of seeds (default 3, 1 when quick).
+        settings: explicit sizes (overrides ``quick``).
+        resume, overwrite, progress, device: as in :func:`lrkit.experiments.compare`.
+        command: the command line recorded in the report.
+
+    Raises:
+        FileExistsError, ValueError: as :func:`lrkit.experiments.compare`.
+    """
+    from ._compare import compare
+    from ._runfolder import write_json, write_report
+    from ._tasks import get_task
+
+    chosen = settings or (QUICK if quick else FULL)
+    if seeds is not None:
+        chosen = replace(chosen, seeds=seeds)
+    task = get_task("mnist1d", num_samples=chosen.num_samples)
+    strategies = smith2018_strategies(chosen, task.train_size)
+    command = command or " ".join(shlex.quote(a) for a in ["lrkit", *sys.argv[1:]])
+    n = task.train_size
+    planned = {s.name: count_updates(s.batch_size, n, chosen.epochs) for s in strategies}
+    intro = (
+        f"Smith, Kindermans, Ying & Le (ICLR 2018), \"Don't decay the learning rate, increase "
+        f'the batch size", on {task.description}: SGD, base batch {chosen.batch_size}, base '
+        f"LR {chosen.lr:g}, momentum 0.9, {chosen.epochs} epochs, {chosen.seeds} seed(s). "
+        f"The LR would drop 5x at epochs {', '.join(f'{m:g}' for m in milestones(chosen.epochs))}"
+        f"; the other schedules grow the batch instead with the same noise scale "
+        f"`lr N / (B (1 - m))` (cap {max(chosen.batch_size, n // 10)} = N/10 except for "
+        f"increasing-batch). Updates per run, planned: "
+        + ", ".join(f"{k} {v}" for k, v in planned.items())
+        + "."
+    )
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small batches on a shared CPU: one thread is fastest and fair
+    try:
+        result = compare(
+            task,
+            strategies,
+            epochs=chosen.epochs,
+            seeds=chosen.seeds,
+            out=out,
+            resume=resume,
+            overwrite=overwrite,
+            batch_size=chosen.batch_size,
+            lr=chosen.lr,
+            device=device,
+            progress=progress,
+            command=command,
+            title=TITLE,
+            intro=intro,
+        )
+    finally:
+        torch.set_num_threads(threads)
+    out = Path(out)
+    summary = dict(result.summary)
+    finished = all(summary["strategies"].get(name) for name in NAMES)
+    sections = _paper_table(summary, result.strategies)
+    if finished:
+        lines, checks = _verdicts(summary)
+        sections = [*lines, "", *sections]
+        summary["targets"] = checks
+        write_json(out / "summary.json", summary)
+    extra = _extra_plots(out, result.results, result.strategies)
+    plots = [
+        ("The paper's figures: LR, batch size, test accuracy and training loss", extra[1]),
+        ("Test accuracy vs epochs", "test_acc_vs_epoch.png"),
+        ("Test accuracy vs optimizer updates", "test_acc_vs_updates.png"),
+        ("Test accuracy vs training time", "test_acc_vs_wall.png"),
+        ("Training loss vs epochs", "train_loss_vs_epoch.png"),
+        ("Training loss vs optimizer updates", extra[0]),
+        ("Learning rate and batch size vs epochs", "schedules.png"),
+    ]
+    report = write_report(
+        out,
+        title=TITLE,
+        summary=summary,
+        command=command,
+        intro=intro,
+        strategies=result.strategies,
+        plots=plots,
+        sections=["\n".join(sections)],
+    )
+    return replace(result, summary=summary, report=report)

@@ -1,0 +1,65 @@
+"""The lab's batch strategies and the smith2018 reproduction (tiny sizes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrkit.batch_size import count_updates
+from lrkit.experiments import Strategy, StrategyContext, get_strategy, registered_strategies
+
+NAMES = ("increase-batch", "hybrid", "higher-lr-batch", "higher-momentum")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_strategies_keep_the_reference_noise_scale(name: str) -> None:
+    from lrkit.experiments._batch_strategies import reference_schedule
+
+    assert name in registered_strategies()
+    ctx = StrategyContext(epochs=20, batch_size=32, train_size=3000, lr=0.1)
+    strategy = get_strategy(name, ctx)
+    ref = reference_schedule(ctx)
+    t = np.linspace(0, 20, 81)[:-1]
+    m = strategy.optimizer_options["momentum"]
+    batch = np.array([strategy.batch_size_at(x) for x in t], dtype=float)
+    np.testing.assert_allclose(strategy.lr(t) / (batch * (1 - m)), ref(t) / (32 * 0.1), rtol=1e-12)
+    assert batch.max() <= 3000
+    assert Strategy.from_config(json.loads(json.dumps(strategy.to_config()))) == strategy
+
+
+def test_update_counts_shrink_as_in_the_paper() -> None:
+    ctx = StrategyContext(epochs=20, batch_size=32, train_size=32_000)
+    updates = {n: count_updates(get_strategy(n, ctx).batch_size, 32_000, 20) for n in NAMES}
+    base = 20 * 1000
+    assert base / updates["increase-batch"] > 2.5
+    assert base / updates["higher-lr-batch"] > 10 and base / updates["higher-momentum"] > 10
+
+
+@pytest.mark.slow
+def test_smith2018_run_folder(tmp_path: Path) -> None:
+    from lrkit.experiments import read_metrics
+    from lrkit.experiments._smith2018 import NAMES as ROWS
+    from lrkit.experiments._smith2018 import Smith2018Settings, reproduce_smith2018
+
+    settings = Smith2018Settings(num_samples=500, epochs=3, batch_size=4, lr=0.05, seeds=1)
+    out = tmp_path / "smith"
+    result = reproduce_smith2018(
+        out, settings=settings, command="lrkit reproduce smith2018 --out X"
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert tuple(summary["strategies"]) == ROWS
+    assert set(summary["targets"]) >= {"increasing_batch_update_ratio"}
+    for name in ("config.json", "metrics.csv", "report.md", "smith2018_figure.png"):
+        assert (out / name).exists(), name
+    report = (out / "report.md").read_text()
+    assert "Row by row with the paper" in report and "## Targets" in report
+    # the trainer followed every batch schedule: sizes per epoch and the update counts
+    rows = read_metrics(out / "metrics.csv")
+    n = 400  # 80% of 500
+    for strategy in result.strategies:
+        mine = [r for r in rows if r["strategy"] == strategy.name]
+        assert [r["batch_size"] for r in mine] == [strategy.batch_size_at(e) for e in range(3)]
+        assert mine[-1]["updates"] == count_updates(strategy.batch_size, n, 3)
