@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
 from lrkit.range_test import RangeTestResult, sweep_lrs  # noqa: E402
 from lrkit.torch import range_test  # noqa: E402
 from lrkit.torch._range_test import _save  # noqa: E402
-from torch import nn  # noqa: E402
 
 
 def _data(n: int = 96, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from ._fit import local_fit, running_median
+from ._plot import plot_range_test
 from ._result import METHODS, NoSuggestionError, RangeTestResult, analyze
 from ._stop import StopRule, StopState
 from ._suggest import fastai_curve, minimum, steepest, valley
@@ -32,6 +33,7 @@ __all__ = [
     "fastai_curve",
     "local_fit",
     "minimum",
+    "plot_range_test",
     "running_median",
     "steepest",
     "sweep_lrs",

@@ -1,0 +1,191 @@
+"""The range test in the lab: run it on a task, and let ``compare --lr auto`` use it.
+
+:func:`task_range_test` runs :func:`lrkit.torch.range_test` on a lab task with a fresh
+model (seeded), the strategy's optimizer and batch size. The ``auto`` LR finder
+(``lrkit compare --lr auto``) gives every strategy the range test's suggestion as its
+base LR; strategies sharing an optimizer and batch size share one test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..range_test import NoSuggestionError, RangeTestResult
+from ._compare import register_lr_finder
+from ._strategies import Strategy, StrategyContext
+from ._tasks import Task
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["ShuffledBatches", "auto_lr", "finder_strategy", "task_range_test"]
+
+
+class ShuffledBatches:
+    """Batches of a map-style dataset in a fresh order each pass, from ``(seed, pass)``.
+
+    A ``TensorDataset`` of two tensors is indexed directly (fast); anything else is
+    collated item by item. Iterating does not touch any global RNG.
+    """
+
+    def __init__(self, dataset: Any, batch_size: int, seed: int = 0) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.passes = 0
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        import torch
+        from torch.utils.data import TensorDataset, default_collate
+
+        order = np.random.default_rng([self.seed, self.passes]).permutation(len(self.dataset))
+        self.passes += 1
+        tensors = None
+        if isinstance(self.dataset, TensorDataset) and len(self.dataset.tensors) == 2:
+            tensors = self.dataset.tensors
+        for start in range(0, len(order), self.batch_size):
+            index = order[start : start + self.batch_size]
+            if tensors is not None:
+                idx = torch.from_numpy(index)
+                yield tensors[0][idx], tensors[1][idx]
+            else:
+                yield default_collate([self.dataset[int(i)] for i in index])
+
+
+def finder_strategy(
+    optimizer: str = "sgd", batch_size: int = 64, optimizer_kwargs: Mapping[str, Any] | None = None
+) -> Strategy:
+    """A strategy for a stand-alone range test: ``sgd`` gets momentum 0.9 unless told otherwise."""
+    from ..schedules import Constant
+
+    kwargs = dict(optimizer_kwargs or {})
+    if optimizer == "sgd":
+        kwargs.setdefault("momentum", 0.9)
+    return Strategy("range-test", optimizer, Constant(1e-3), kwargs, batch_size=batch_size)
+
+
+def task_range_test(
+    task: Task,
+    strategy: Strategy,
+    *,
+    num_steps: int = 100,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    seed: int = 0,
+    device: str = "cpu",
+    **options: Any,
+) -> RangeTestResult:
+    """Run an LR range test on ``task`` with ``strategy``'s optimizer and first batch size.
+
+    The model is built after ``torch.manual_seed(seed)`` (the caller's torch RNG is left
+    as it was) and the batches are shuffled from ``seed``; so the same arguments give the
+    same curve. ``options`` go to :func:`lrkit.torch.range_test`.
+
+    Example:
+        >>> from lrkit.experiments import get_task
+        >>> task = get_task("digits", num_samples=300)
+        >>> r = task_range_test(task, finder_strategy("adam", 32), num_steps=40)
+        >>> len(r.lrs) <= 40
+        True
+    """
+    import torch
+
+    from ..torch import range_test
+    from ._trainer import _make_optimizer
+
+    dev = torch.device(device)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(seed)
+        model = task.model_fn().to(dev)
+        optimizer = _make_optimizer(strategy, model)
+        loader = ShuffledBatches(task.train_set, strategy.batch_size_at(0.0), seed)
+        return range_test(
+            model,
+            optimizer,
+            task.loss_fn,
+            loader,
+            start_lr=start_lr,
+            end_lr=end_lr,
+            num_steps=num_steps,
+            device=dev,
+            **options,
+        )
+
+
+def _describe(strategy: Strategy) -> str:
+    options = ", ".join(f"{k} {v}" for k, v in strategy.optimizer_kwargs)
+    batch = strategy.batch_size_at(0.0)
+    return f"{strategy.optimizer}{f' ({options})' if options else ''}, batch {batch}"
+
+
+_CACHE: dict[tuple[Any, ...], tuple[Task, RangeTestResult, str]] = {}
+
+
+def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> tuple[float, str]:
+    """The ``auto`` LR finder of :func:`lrkit.experiments.compare` (``--lr auto``).
+
+    Runs :func:`task_range_test` (seed 0, 100 steps, 1e-7 to 10) for the strategy's
+    optimizer and batch size, saves its plot as ``out/range_test_<optimizer>...png`` and
+    returns the suggestion with a paragraph for the report. Strategies that share an
+    optimizer and batch size share one test.
+
+    Raises:
+        NoSuggestionError: the range test found no reliable LR (the message says why
+            and what to change); pass ``--lr`` explicitly in that case.
+    """
+    key = (id(task), strategy.optimizer, strategy.optimizer_kwargs, strategy.batch_size_at(0.0))
+    cached = _CACHE.get(key)
+    note = ""
+    if cached is None or cached[0] is not task:
+        result = task_range_test(task, strategy)
+        parts = [strategy.optimizer, *(f"{k}{v}" for k, v in strategy.optimizer_kwargs)]
+        parts.append(f"b{strategy.batch_size_at(0.0)}")
+        stem = "range_test_" + "_".join(parts).replace(".", "p")
+        plot = Path(out) / f"{stem}.png"
+        _save_plot(result, plot)
+        if len(_CACHE) > 32:
+            _CACHE.clear()
+        _CACHE[key] = (task, result, plot.name)
+        note = _note(result, strategy, plot.name)
+    _, result, _ = _CACHE[key]
+    if result.suggestion is None:
+        raise NoSuggestionError(
+            f"the range test for {strategy.name!r} ({_describe(strategy)}) found no reliable "
+            f"learning rate: {result.reason}; give --lr explicitly"
+        )
+    return result.suggestion, note
+
+
+def _note(result: RangeTestResult, strategy: Strategy, plot: str) -> str:
+    lines = [f"### Range test: {_describe(strategy)}", ""]
+    if result.suggestion is not None and result.interval is not None:
+        low, high = result.interval
+        lines.append(
+            f"`--lr auto`: a {len(result.lrs)}-step LR range test from a fresh model (seed 0) "
+            f"suggests **{result.suggestion:.3g}** (interval {low:.3g} to {high:.3g}); "
+            "every strategy with this optimizer and batch size uses it as its base LR."
+        )
+    else:
+        lines.append(f"The range test found no reliable learning rate: {result.reason}.")
+    if result.stop_reason:
+        lines.append(f"The sweep stopped early: {result.stop_reason}.")
+    lines += ["", f"![range test]({plot})"]
+    return "\n".join(lines)
+
+
+def _save_plot(result: RangeTestResult, path: Path) -> None:
+    from ..plotting import plot_range_test, save_figure
+
+    ax = plot_range_test(result, methods=("steepest", "valley"))
+    save_figure(ax.figure, path)  # type: ignore[arg-type]
+
+
+register_lr_finder("auto", auto_lr)

@@ -1,0 +1,146 @@
+"""The range test in the lab: extra tasks, `lrkit find`, and `compare --lr auto`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+from lrkit.cli import main  # noqa: E402
+from lrkit.experiments import compare, get_task, registered_lr_finders  # noqa: E402
+from lrkit.experiments._range_test_strategies import (  # noqa: E402
+    ShuffledBatches,
+    finder_strategy,
+    task_range_test,
+)
+from lrkit.range_test import RangeTestResult  # noqa: E402
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "num_samples", "classes"),
+    [("mnist1d-bn", 200, 10), ("mnist1d-gru", 200, 10), ("spirals", 200, 3), ("cancer", 200, 2)],
+)
+def test_extra_tasks_build_and_their_models_fit_their_data(
+    name: str, num_samples: int, classes: int, cache: Path
+) -> None:
+    pytest.importorskip("mnist1d")
+    task = get_task(name, num_samples=num_samples)
+    assert task.name == name and task.num_classes == classes
+    x, y = task.train_set[:8]
+    torch.manual_seed(0)
+    out = task.model_fn()(x)
+    assert out.shape == (8, classes)
+    assert int(y.max()) < classes
+    assert float(task.loss_fn(out, y).detach()) > 0
+
+
+def test_spirals_and_cancer_are_deterministic_and_cancer_is_standardised() -> None:
+    a, b = get_task("spirals", num_samples=120), get_task("spirals", num_samples=120)
+    assert torch.equal(a.train_set.tensors[0], b.train_set.tensors[0])
+    x = get_task("cancer").train_set.tensors[0]
+    np.testing.assert_allclose(x.mean(0).numpy(), 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match="num_samples"):
+        get_task("cancer", num_samples=10_000)
+
+
+def test_shuffled_batches_cover_the_data_and_leave_global_rng_alone() -> None:
+    task = get_task("spirals", num_samples=100)
+    state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002
+    batches = ShuffledBatches(task.train_set, 32, seed=3)
+    first = torch.cat([y for _, y in batches])
+    second = torch.cat([y for _, y in batches])
+    assert len(batches) == 3 and len(first) == 75
+    assert sorted(first.tolist()) == sorted(task.train_set.tensors[1].tolist())
+    assert not torch.equal(first, second)  # a new order each pass
+    assert torch.equal(torch.get_rng_state(), state)
+    assert np.array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
+
+
+def test_task_range_test_is_reproducible() -> None:
+    task = get_task("digits", num_samples=200)
+    runs = [task_range_test(task, finder_strategy("adam", 32), num_steps=25) for _ in range(2)]
+    assert isinstance(runs[0], RangeTestResult)
+    np.testing.assert_array_equal(runs[0].losses, runs[1].losses)
+
+
+def test_cli_find_prints_and_writes_plot_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot, out = tmp_path / "find.png", tmp_path / "find.json"
+    argv = ["find", "--task", "digits", "--num-samples", "300", "--batch-size", "32"]
+    status = main([*argv, "--num-steps", "60", "--plot", str(plot), "--json", str(out)])
+    text = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    result = RangeTestResult.from_dict(data["result"])
+    assert status == (0 if result.reliable else 1)
+    assert plot.stat().st_size > 0
+    assert "range test: digits, sgd (momentum 0.9), batch 32" in text
+    assert "peers on the same sweep" in text
+    if result.reliable:
+        assert f"suggestion: {result.suggestion:.3g}" in text
+        assert "interval:" in text and "cyclic bounds: base_lr" in text
+        assert data["cyclic_bounds"] == list(result.cyclic_bounds())
+    else:
+        assert "no reliable suggestion" in text
+    assert sorted(tmp_path.iterdir()) == [out, plot]  # no temporary files left
+
+
+def test_cli_find_reports_a_curve_without_suggestion_with_status_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 1e-7 .. 1e-6 is far too small for anything to happen: a flat curve
+    argv = ["find", "--task", "digits", "--num-samples", "200", "--num-steps", "20"]
+    assert main([*argv, "--end-lr", "1e-6"]) == 1
+    assert "no reliable suggestion: flat curve" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--optimizer", "adam", "--momentum", "0.5"], "--momentum applies"),
+        (["--task", "nope"], "nope"),
+        (["--plot", "noext"], "--plot"),
+        (["--start-lr", "1", "--end-lr", "0.1"], "end_lr"),
+    ],
+)
+def test_cli_find_bad_arguments_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["find", "--task", "digits", "--num-samples", "100", "--num-steps", "5"]
+    assert main([*base, *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_compare_lr_auto_uses_the_range_test_and_shows_its_plot(tmp_path: Path) -> None:
+    assert "auto" in registered_lr_finders()
+    task = get_task("digits", num_samples=300)
+    expected = task_range_test(task, finder_strategy("sgd", 32))
+    out = tmp_path / "run"
+    result = compare(
+        task,
+        ["constant", "one-cycle", "adam"],
+        epochs=1,
+        seeds=1,
+        out=out,
+        batch_size=32,
+        lr_finder="auto",
+    )
+    by_name = {s.name: s for s in result.strategies}
+    assert by_name["constant"].lr(0.0) == pytest.approx(expected.suggestion)
+    assert by_name["one-cycle"].lr.max_lr == pytest.approx(2 * expected.suggestion)
+    report = result.report.read_text()
+    assert report.count("### Range test") == 2  # one for SGD (shared), one for Adam
+    plots = sorted(p.name for p in out.glob("range_test_*.png"))
+    assert len(plots) == 2 and all(name in report for name in plots)
