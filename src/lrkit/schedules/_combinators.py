@@ -93,14 +93,16 @@ class Warmup(Schedule):
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         w = self.warmup_steps
-        after = evaluate(self.schedule, np.maximum(t - w, 0.0))
-        target = self.schedule(0)
-        frac = np.minimum(t, w) / w
-        if self.shape == "linear":
-            ramp = self.start_lr * (1.0 - frac) + target * frac
-        else:
-            ramp = self.start_lr * (target / self.start_lr) ** frac
-        return np.where(t < w, ramp, after)
+        out = evaluate(self.schedule, np.maximum(t - w, 0.0))
+        warming = t < w
+        if np.any(warming):
+            frac = t[warming] / w
+            target = self.schedule(0)
+            if self.shape == "linear":
+                out[warming] = self.start_lr * (1.0 - frac) + target * frac
+            else:
+                out[warming] = self.start_lr * (target / self.start_lr) ** frac
+        return out
 
 
 @dataclass(frozen=True)
