@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lrkit.batch_size import BatchStep, clock_time, epoch_batch_sizes
 
@@ -50,3 +52,44 @@ def test_bad_arguments() -> None:
         epoch_batch_sizes(4, 10, -1)
     with pytest.raises(TypeError, match="batch_size"):
         epoch_batch_sizes("4", 10, 0)  # type: ignore[arg-type]
+
+
+def _naive(schedule: BatchStep, n: int, epoch: int, last_batch: str, min_last: int) -> list[int]:
+    sizes, pos = [], 0
+    while pos < n:
+        t = epoch + pos / n if schedule.clock == "epoch" else epoch * n + pos
+        b = schedule(t)
+        if pos + b > n:
+            if last_batch == "short" and n - pos >= min_last:
+                sizes.append(n - pos)
+            break
+        sizes.append(b)
+        pos += b
+    return sizes
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    b0=st.integers(1, 20),
+    factor=st.floats(0.3, 4.0),
+    ms=st.lists(st.floats(0.0, 3.0), min_size=1, max_size=4, unique=True),
+    clock=st.sampled_from(["epoch", "sample"]),
+    n=st.integers(1, 300),
+    epoch=st.integers(0, 3),
+    last_batch=st.sampled_from(["short", "drop"]),
+    min_last=st.integers(1, 4),
+)
+def test_matches_a_batch_by_batch_walk(
+    b0: int,
+    factor: float,
+    ms: list[float],
+    clock: str,
+    n: int,
+    epoch: int,
+    last_batch: str,
+    min_last: int,
+) -> None:
+    scale = 1.0 if clock == "epoch" else float(n)
+    s = BatchStep(b0, milestones=sorted(m * scale for m in ms), factor=factor, clock=clock)
+    got = epoch_batch_sizes(s, n, epoch, last_batch=last_batch, min_last=min_last).tolist()
+    assert got == _naive(s, n, epoch, last_batch, min_last)

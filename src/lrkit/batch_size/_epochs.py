@@ -92,13 +92,19 @@ def epoch_batch_sizes(
     pos = int(start)
     while pos < n:
         b = sched(clock_time(sched.clock, int(epoch), pos, n))
-        if pos + b > n:
+        full = (n - pos) // b
+        if full == 0:
             rest = n - pos
             if last_batch == "short" and rest >= min_last:
                 sizes.append(rest)
             break
-        sizes.append(b)
-        pos += b
+        # assume the size holds; check it at every start at once, keep the run that does
+        starts = pos + b * np.arange(full)
+        times = starts / n + epoch if sched.clock == "epoch" else starts + float(epoch * n)
+        same = np.asarray(sched(times)) == b
+        run = full if bool(same.all()) else int(np.argmin(same))
+        sizes.extend([b] * run)
+        pos += b * run
     return np.asarray(sizes, dtype=np.int64)
 
 
