@@ -23,6 +23,7 @@ N, EPOCHS, MICRO = 37, 2, 3
 
 def _parts() -> tuple[Any, Any, Any]:
     import torch
+
     from lrkit.batch_size import BatchStep
 
     gen = torch.Generator().manual_seed(0)
@@ -42,9 +43,9 @@ def _model_and_optimizer(distributed: bool = True) -> tuple[Any, Any]:
 
 
 def _train(loader: Any, ddp: Any, opt: Any, record: dict[str, Any], stop_at: int | None) -> None:
+    import torch
     import torch.distributed as dist
 
-    import torch
     from lrkit.torch import accumulate_gradients
 
     while loader.epoch < EPOCHS:
@@ -71,6 +72,7 @@ def _train(loader: Any, ddp: Any, opt: Any, record: dict[str, Any], stop_at: int
 def reference() -> dict[str, Any]:
     """The same training in this process, without torch.distributed."""
     import torch
+
     from lrkit.torch import ScheduledLoader
 
     dataset, schedule, _ = _parts()
@@ -90,9 +92,9 @@ def main() -> None:
     parser.add_argument("--resume-port", type=int, default=None)
     args = parser.parse_args()
 
+    import torch
     import torch.distributed as dist
 
-    import torch
     from lrkit.torch import ScheduledLoader
 
     torch.set_num_threads(1)

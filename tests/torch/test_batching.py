@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 import pytest
-
 import torch
+
 from lrkit.batch_size import BatchStep, epoch_batch_sizes
 from lrkit.torch import ScheduledBatchSampler, ScheduledLoader
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
 import torch
+
 from lrkit.torch import GradientNoiseScale, accumulate_gradients
 
 

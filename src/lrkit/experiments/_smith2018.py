@@ -33,6 +33,7 @@ from ..batch_size import (
 )
 from ..schedules import MultiStepDecay
 from ._batch_strategies import FACTOR, HIGH_MOMENTUM, MOMENTUM, milestones
+from ._reproductions import register_reproduction
 from ._strategies import Strategy
 
 __all__ = ["NAMES", "PAPER", "Smith2018Settings", "reproduce_smith2018", "smith2018_strategies"]
@@ -265,6 +266,7 @@ def reproduce_smith2018(
     progress: bool = False,
     device: str = "cpu",
     command: str | None = None,
+    threads: int | None = 1,
 ) -> Any:
     """Run the reproduction and write its run folder; returns the ``CompareResult``.
 
@@ -275,6 +277,9 @@ def reproduce_smith2018(
         settings: explicit sizes (overrides ``quick``).
         resume, overwrite, progress, device: as in :func:`lrkit.experiments.compare`.
         command: the command line recorded in the report.
+        threads: torch CPU threads during training (default 1: with batches this
+            small one thread is fastest on a shared CPU, and it keeps the wall-time
+            comparison fair); None leaves torch's setting alone.
 
     Raises:
         FileExistsError, ValueError: as :func:`lrkit.experiments.compare`.
@@ -304,8 +309,9 @@ def reproduce_smith2018(
     )
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small batches on a shared CPU: one thread is fastest and fair
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
     try:
         result = compare(
             task,
@@ -324,7 +330,7 @@ def reproduce_smith2018(
             intro=intro,
         )
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
     out = Path(out)
     summary = dict(result.summary)
     finished = all(summary["strategies"].get(name) for name in NAMES)
@@ -355,3 +361,16 @@ def reproduce_smith2018(
         sections=["\n".join(sections)],
     )
     return replace(result, summary=summary, report=report)
+
+
+def _reproduction(out: str | Path, **kwargs: Any) -> Path:
+    """``lrkit reproduce smith2018``: the registered entry point; returns report.md's path."""
+    report: Path = reproduce_smith2018(out, **kwargs).report
+    return report
+
+
+register_reproduction(
+    "smith2018",
+    _reproduction,
+    "Smith et al. 2018: increase the batch size instead of decaying the LR (MNIST-1D)",
+)

@@ -27,9 +27,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
-from torch.utils.data import DataLoader, Sampler
-
 import torch
+from torch.utils.data import DataLoader, Sampler
 
 from .._config import fingerprint
 from ..batch_size import BatchSchedule
