@@ -106,8 +106,9 @@ def _assert_restored(
 def test_restores_everything_bit_for_bit_mid_training(opt_name: str) -> None:
     model, opt, sched = _mid_training(opt_name)
     before = _snapshot(model, opt, sched)
-    result = range_test(model, opt, nn.functional.cross_entropy, _loader(), num_steps=30,
-                        scheduler=sched)  # fmt: skip
+    result = range_test(
+        model, opt, nn.functional.cross_entropy, _loader(), num_steps=30, scheduler=sched
+    )
     assert isinstance(result, RangeTestResult)
     _assert_restored(before, model, opt, sched)
     # training goes on exactly as it would have without the test
@@ -134,8 +135,15 @@ def test_restores_after_an_error_mid_test(
         return nn.functional.cross_entropy(out, y)
 
     with pytest.raises(error):
-        range_test(model, opt, loss_fn, _loader(), num_steps=20, scheduler=sched,
-                   state_dir=tmp_path if use_file else None)  # fmt: skip
+        range_test(
+            model,
+            opt,
+            loss_fn,
+            _loader(),
+            num_steps=20,
+            scheduler=sched,
+            state_dir=tmp_path if use_file else None,
+        )
     _assert_restored(before, model, opt, sched)
     assert os.listdir(tmp_path) == []  # type: ignore[arg-type]
 
@@ -220,8 +228,16 @@ def test_stops_at_a_non_finite_loss(bad: float) -> None:
 
 def test_stops_when_the_loss_diverges() -> None:
     model, opt, _ = _mid_training("sgd")
-    result = range_test(model, opt, nn.functional.cross_entropy, _loader(), start_lr=1e-3,
-                        end_lr=1e4, num_steps=60, smoothing=0.0)  # fmt: skip
+    result = range_test(
+        model,
+        opt,
+        nn.functional.cross_entropy,
+        _loader(),
+        start_lr=1e-3,
+        end_lr=1e4,
+        num_steps=60,
+        smoothing=0.0,
+    )
     assert result.stopped_early and len(result.losses) < 60
     assert result.stop_reason is not None
 
@@ -237,8 +253,9 @@ def test_accumulation_one_point_per_optimizer_step_and_mean_loss() -> None:
         micro_losses.append(float(loss.detach()))
         return loss
 
-    result = range_test(model, opt, loss_fn, _loader(batch_size=8), num_steps=10,
-                        accumulation_steps=3, end_lr=1e-2)  # fmt: skip
+    result = range_test(
+        model, opt, loss_fn, _loader(batch_size=8), num_steps=10, accumulation_steps=3, end_lr=1e-2
+    )
     assert len(steps) == len(result.losses) == 10
     assert len(micro_losses) == 30
     expected = np.asarray(micro_losses, dtype=np.float32).reshape(10, 3).mean(axis=1)
@@ -257,8 +274,9 @@ def test_accumulation_scales_gradients_like_one_big_batch() -> None:
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         seen = []
         opt.register_step_pre_hook(lambda *_, m=model, s=seen: s.append(m.weight.grad.clone()))
-        range_test(model, opt, nn.functional.cross_entropy, loader, num_steps=2,
-                   accumulation_steps=accum)  # fmt: skip
+        range_test(
+            model, opt, nn.functional.cross_entropy, loader, num_steps=2, accumulation_steps=accum
+        )
         finals.append(seen[0])
     torch.testing.assert_close(finals[0], finals[1])
 
@@ -270,8 +288,9 @@ def test_param_group_ratios_are_kept() -> None:
     opt.register_step_pre_hook(
         lambda o, *_: seen.append((o.param_groups[0]["lr"], o.param_groups[1]["lr"]))
     )
-    result = range_test(model, opt, nn.functional.cross_entropy, _loader(), num_steps=15,
-                        start_lr=1e-5, end_lr=1e-1)  # fmt: skip
+    result = range_test(
+        model, opt, nn.functional.cross_entropy, _loader(), num_steps=15, start_lr=1e-5, end_lr=1e-1
+    )
     lr0 = np.array([s[0] for s in seen])
     lr1 = np.array([s[1] for s in seen])
     np.testing.assert_allclose(lr0, result.lrs)
@@ -288,8 +307,17 @@ def test_linear_mode_and_validation_loss_on_fixed_batches() -> None:
         modes.append(model.training)
         return nn.functional.cross_entropy(out, y)
 
-    result = range_test(model, opt, loss_fn, _loader(), num_steps=6, mode="linear",
-                        end_lr=0.01, val_loader=val, val_batches=2)  # fmt: skip
+    result = range_test(
+        model,
+        opt,
+        loss_fn,
+        _loader(),
+        num_steps=6,
+        mode="linear",
+        end_lr=0.01,
+        val_loader=val,
+        val_batches=2,
+    )
     np.testing.assert_allclose(result.lrs, np.linspace(1e-7, 0.01, 6))
     # per step: one training batch, then two validation batches in eval mode
     assert modes == [True, False, False] * 6
@@ -301,8 +329,14 @@ def test_batch_fn_and_other_batch_shapes() -> None:
     loader = [{"x": x[:16], "y": y[:16]}, {"x": x[16:], "y": y[16:]}]
     with pytest.raises(TypeError, match="batch_fn"):
         range_test(model, opt, nn.functional.cross_entropy, loader, num_steps=3)
-    result = range_test(model, opt, nn.functional.cross_entropy, loader, num_steps=3,
-                        batch_fn=lambda b: (b["x"], b["y"]))  # fmt: skip
+    result = range_test(
+        model,
+        opt,
+        nn.functional.cross_entropy,
+        loader,
+        num_steps=3,
+        batch_fn=lambda b: (b["x"], b["y"]),
+    )
     assert len(result.losses) == 3
 
 
@@ -311,8 +345,15 @@ def test_amp_with_a_grad_scaler_is_restored() -> None:
     scaler = torch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=2)
     before = _snapshot(model, opt, sched)
     scaler_before = copy.deepcopy(scaler.state_dict())
-    result = range_test(model, opt, nn.functional.cross_entropy, _loader(), num_steps=8,
-                        grad_scaler=scaler, amp_dtype=torch.bfloat16)  # fmt: skip
+    result = range_test(
+        model,
+        opt,
+        nn.functional.cross_entropy,
+        _loader(),
+        num_steps=8,
+        grad_scaler=scaler,
+        amp_dtype=torch.bfloat16,
+    )
     assert np.all(np.isfinite(result.losses))
     assert scaler.state_dict() == scaler_before
     _assert_restored(before, model, opt, sched)
@@ -338,8 +379,9 @@ def test_ddp_single_rank_gloo(tmp_path: object) -> None:
         model = nn.parallel.DistributedDataParallel(nn.Linear(6, 2))
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         before = [p.detach().clone() for p in model.parameters()]
-        result = range_test(model, opt, nn.functional.cross_entropy, _loader(), num_steps=6,
-                            accumulation_steps=2)  # fmt: skip
+        result = range_test(
+            model, opt, nn.functional.cross_entropy, _loader(), num_steps=6, accumulation_steps=2
+        )
         assert len(result.losses) == 6
         assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     finally:

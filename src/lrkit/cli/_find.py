@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
     )
-    peers = {}
+    peers: dict[str, float | None] = {}
     for method, label in (
         ("steepest", "steepest (torch-lr-finder)"),
         ("valley", "valley (fastai)"),

@@ -45,13 +45,16 @@ class RangeTestResult:
         suggestion: the LR to train with at a constant or decayed rate, or ``None`` when
             the curve gives no reliable answer (see ``reason``).
         interval: ``(low, high)``: where the fitted loss falls at least half as fast as
-            at its steepest (widened to include ``suggestion``); ``None`` when unreliable.
+            at its steepest (widened to include ``suggestion``); for a curve without a
+            clear descent, from half a decade below the suggestion up to ``safety``
+            decades below the edge; ``None`` when unreliable.
         reliable: whether ``suggestion`` and ``interval`` can be trusted.
         reason: how the suggestion was placed, or why there is none.
         num_steps: the number of steps planned for the sweep.
         stop_factor, smoothing: the stop rule (see :class:`StopRule`).
         bandwidth: the fit's kernel width, in decades.
-        safety: how many decades below the loss minimum the suggestion stays at least.
+        safety: how many decades below the edge (where the loss starts to rise) the
+            suggestion stays at least.
 
     Example:
         >>> lrs = np.logspace(-6, 0, 61)
@@ -59,7 +62,7 @@ class RangeTestResult:
         >>> losses = 2.0 - np.tanh(x + 3.0) + np.exp(4.0 * (x + 0.5))
         >>> result = analyze(lrs, losses)
         >>> result.reliable, round(float(np.log10(result.suggestion)), 1)
-        (True, -3.0)
+        (True, -2.9)
         >>> result.suggest("steepest") > result.suggestion  # the EMA's lag
         True
         >>> RangeTestResult.from_dict(result.to_dict()) == result
@@ -79,7 +82,7 @@ class RangeTestResult:
     stop_factor: float = 4.0
     smoothing: float = 0.9
     bandwidth: float = 0.25
-    safety: float = 0.5
+    safety: float = 0.7
 
     def __post_init__(self) -> None:
         for name in ("lrs", "losses", "smoothed"):
@@ -200,7 +203,7 @@ def analyze(
     stop_factor: float = 4.0,
     smoothing: float = 0.9,
     bandwidth: float | None = None,
-    safety: float = 0.5,
+    safety: float = 0.7,
     min_points: int = 10,
 ) -> RangeTestResult:
     """Read a range-test sweep: where it stops, the lag-free fit, and the suggestion.
@@ -209,13 +212,16 @@ def analyze(
     a run with this rule would have stopped); losses above the divergence level
     ``best + (stop_factor - 1) |best|`` are clipped to it, and lrkit's rule
     (:func:`~lrkit.range_test._suggest.lrkit_rule`) fits ``loss`` over ``x = log10(lr)``
-    with a centred robust local quadratic of width ``bandwidth`` and suggests
+    with a centred, spike-resistant local quadratic of width ``bandwidth`` and suggests
 
-        ``x* = min(x_c, x_min - safety)``
+        ``x* = min(x_c + 0.15, x_edge - safety, x_min)``
 
     where ``x_c`` is the centre of the steepest descent (slope-weighted mean of ``x``
-    where the fitted slope is at least half its steepest) and ``x_min`` the fitted
-    minimum. The interval is the half-steepest stretch.
+    where the fitted slope is at least half its steepest), ``x_edge`` the first LR at
+    which the fitted loss rises significantly above its running minimum (training
+    becomes unstable) and ``x_min`` the fitted minimum before it. A curve that never
+    clearly falls but shows an edge gets ``x* = x_edge - 1.2``. The interval is the
+    half-steepest stretch.
 
     Args:
         lrs: strictly increasing, finite, positive learning rates (first param group).
@@ -225,12 +231,13 @@ def analyze(
         stop_factor: divergence factor of the stop rule, > 1.
         smoothing: EMA weight on the past for the stop rule, in [0, 1).
         bandwidth: kernel width in decades (default: ``max(0.25, 3 x`` median spacing)).
-        safety: decades the suggestion stays below the fitted loss minimum, >= 0.
+        safety: decades the suggestion stays below the edge, >= 0.
         min_points: fewest finite points for a reliable suggestion, >= 5.
 
     Returns:
         A :class:`RangeTestResult`, ``reliable=False`` with a reason when the curve is too
-        short, flat, never falls, or runs off either end of the LR range.
+        short, flat, rises from the start, or its descent runs off either end of the LR
+        range.
 
     Raises:
         TypeError, ValueError: malformed input (the message names the argument).
@@ -239,8 +246,8 @@ def analyze(
         >>> lrs = np.logspace(-6, 1, 71)
         >>> x = np.log10(lrs)
         >>> r = analyze(lrs, 2.3 - 2.0 / (1 + np.exp(-3 * (x + 3))) + np.exp(4 * (x + 0.5)))
-        >>> round(float(np.log10(r.suggestion)), 2), r.stopped_early
-        (-3.0, True)
+        >>> round(float(np.log10(r.suggestion)), 2), r.stopped_early  # descent centred at -3
+        (-2.85, True)
     """
     x_lrs = np.asarray(lrs, dtype=np.float64)
     y = np.asarray(losses, dtype=np.float64)

@@ -7,6 +7,7 @@ fastai 2.x ``lr_find`` with ``SuggestionMethod.Valley`` / ``Minimum``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,23 +123,38 @@ class Analysis:
     reason: str
 
 
+# Where the suggestion sits, in decades (chosen on the cases of
+# benchmarks/range_test_quality.py and four more: see docs/benchmarks.md).
+SHIFT = 0.15  # above the centre of the steepest descent
+EDGE_MARGIN = 1.2  # below the edge when the loss never clearly fell
+REL_DROP = 0.05  # a descent must lower the fitted loss by at least this fraction
+TAU_SE = 8.0  # a change of the fit is significant above this many standard errors
+
+
 def lrkit_rule(
     x: np.ndarray, y: np.ndarray, *, bandwidth: float, safety: float, min_points: int
 ) -> Analysis:
     """lrkit's default rule on ``x = log10(lr)`` and finite (clipped) losses ``y``.
 
-    1. ``f, f' =`` :func:`~lrkit.range_test._fit.local_fit` (centred, robust, no lag).
-    2. ``x_min = argmin f``; the descent strength ``s = max(-f', 0)`` left of ``x_min``.
-    3. The interval ``[x_lo, x_hi]`` is the stretch around the steepest point where
-       ``s >= max(s) / 2``: the loss falls at least half as fast as at its steepest.
-    4. The suggestion is the descent's centre ``x_c = sum(x s) / sum(s)`` over that
-       interval (the steepest point of a symmetric descent, but far less noisy than an
-       argmax), kept at least ``safety`` decades below ``x_min``, where the loss
-       stops falling because training becomes unstable.
+    1. ``f, f' =`` :func:`~lrkit.range_test._fit.local_fit` (centred, spike-resistant:
+       no lag). A change of ``f`` is significant above
+       ``tau = max(8 se, 0.02 |f_0|)``, ``se`` the noise of the fit.
+    2. The edge ``x_edge``: the first point where ``f`` rises more than ``tau`` above
+       its running minimum; beyond it training is unstable. Only the curve before the
+       edge is read.
+    3. A descent: ``x_min = argmin f`` before the edge, with a drop of more than ``tau``
+       and more than 5% of the loss. Its strength ``s = max(-f', 0)``; the interval
+       ``[x_lo, x_hi]`` is the stretch around the steepest point where
+       ``s >= max(s) / 2``; its centre ``x_c = sum(x s) / sum(s)`` (far less noisy
+       than an argmax). The suggestion is
+       ``x* = min(x_c + 0.15, x_edge - safety, x_min)``.
+    4. No descent but an edge (the model did not learn within the sweep, but the LR
+       at which it becomes unstable is visible): ``x* = x_edge - 1.2``, interval
+       ``[x* - 0.5, x_edge - safety]``.
 
-    Unreliable (no suggestion): fewer than ``min_points`` points, no significant drop
-    (flat curve), a minimum at the start (the loss never falls), a descent that runs
-    into ``start_lr`` or is still steep at ``end_lr``.
+    Unreliable (no suggestion): fewer than ``min_points`` points, no descent and no
+    edge (a flat curve), a loss that rises from the start, a descent that runs into
+    ``start_lr`` or is still steep at ``end_lr``.
     """
     n = len(x)
     empty = np.full(n, np.nan)
@@ -153,29 +169,47 @@ def lrkit_rule(
             "lower start_lr or raise num_steps",
         )
     fit, slope, noise = local_fit(x, y, bandwidth)
-    i_min = int(np.argmin(fit))
-    spacing = float(np.median(np.diff(x))) if n > 1 else bandwidth
-    n_eff = max(1.0, np.sqrt(2.0 * np.pi) * bandwidth / max(spacing, 1e-12))
-    drop = float(np.max(fit[: i_min + 1]) - fit[i_min])
-    scale = float(np.max(np.abs(fit[: i_min + 1])))
-    threshold = max(8.0 * noise / np.sqrt(n_eff), 0.02 * scale)
 
     def unreliable(reason: str) -> Analysis:
         return Analysis(fit, slope, None, None, False, reason)
 
-    if i_min == 0 or drop <= threshold:
-        rise = float(fit[-1] - fit[0])
-        if rise > threshold:
+    spacing = float(np.median(np.diff(x)))
+    n_eff = max(1.0, np.sqrt(2.0 * np.pi) * bandwidth / max(spacing, 1e-12))
+    tau = max(TAU_SE * noise / np.sqrt(n_eff), 0.02 * abs(float(fit[0])))
+    # The fit is noisiest at the ends: the first bandwidth does not set the minimum.
+    first = int(np.searchsorted(x, x[0] + bandwidth))
+    rising = first + np.flatnonzero(fit[first:] - np.minimum.accumulate(fit[first:]) > tau)
+    i_edge = int(rising[0]) if rising.size else n - 1
+    x_edge = float(x[i_edge]) if rising.size else math.inf
+    i_min = int(np.argmin(fit[: i_edge + 1]))
+    drop = float(np.max(fit[: i_min + 1]) - fit[i_min])
+    scale = float(np.max(np.abs(fit[: i_min + 1])))
+    if i_min == 0 or drop <= max(tau, REL_DROP * scale):
+        if not rising.size:
             return unreliable(
-                "the loss never fell: it only rose over the sweep; lower start_lr, or "
-                "check that the model learns"
+                f"flat curve: the fitted loss changed by less than {tau:.3g} (the noise "
+                "level); widen the LR range, raise num_steps, or check that the model learns"
             )
-        return unreliable(
-            f"flat curve: the fitted loss fell by {drop:.3g}, within the noise "
-            f"({threshold:.3g}); widen the LR range or check that the model learns"
+        suggestion = x_edge - EDGE_MARGIN
+        if suggestion < x[0]:
+            return unreliable(
+                "the loss never fell: it rose from near start_lr; lower start_lr, or check "
+                "that the model learns"
+            )
+        interval = (suggestion - 0.5, max(suggestion, x_edge - safety))
+        return Analysis(
+            fit,
+            slope,
+            suggestion,
+            interval,
+            True,
+            f"no clear descent within the sweep: {EDGE_MARGIN:g} decades below where the "
+            "loss starts to rise",
         )
     strength = np.maximum(-slope[: i_min + 1], 0.0)
-    i_st = int(np.argmax(strength))
+    # Likewise for the steepest point (the interval may still reach start_lr).
+    first = min(first, i_min)
+    i_st = first + int(np.argmax(strength[first:]))
     half = 0.5 * strength[i_st]
     lo = i_st
     while lo > 0 and strength[lo - 1] >= half:
@@ -194,9 +228,11 @@ def lrkit_rule(
         )
     w = strength[lo : hi + 1]
     centre = float(np.sum(x[lo : hi + 1] * w) / np.sum(w))
-    suggestion = min(centre, float(x[i_min]) - safety)
-    interval = (min(float(x[lo]), suggestion), float(x[hi]))
-    how = "centre of the steepest descent"
-    if suggestion < centre:
-        how = f"{safety:g} decades below the loss minimum (the descent centre was closer)"
+    suggestion = min(centre + SHIFT, x_edge - safety, float(x[i_min]))
+    how = "the centre of the steepest descent, shifted up by 0.15 decades"
+    if suggestion < centre + SHIFT:
+        how = f"{safety:g} decades below where the loss starts to rise"
+        if suggestion == float(x[i_min]):
+            how = "the loss minimum (the descent ends close to the edge)"
+    interval = (min(float(x[lo]), suggestion), max(float(x[hi]), suggestion))
     return Analysis(fit, slope, suggestion, interval, True, how)

@@ -43,7 +43,7 @@ def range_test(
     stop_factor: float = 4.0,
     smoothing: float = 0.9,
     bandwidth: float | None = None,
-    safety: float = 0.5,
+    safety: float = 0.7,
     state_dir: str | os.PathLike[str] | None = None,
 ) -> RangeTestResult:
     """Run an LR range test (Smith 2017) and restore every piece of state afterwards.
