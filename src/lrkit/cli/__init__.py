@@ -23,7 +23,7 @@ from ._common import CLIError
 __all__ = ["CLIError", "build_parser", "main"]
 
 # Subcommand modules, in the order `lrkit --help` lists them.
-_COMMANDS = ("_schedule", "_find")
+_COMMANDS = ("_schedule", "_compare", "_reproduce", "_find")
 
 
 def build_parser() -> argparse.ArgumentParser:

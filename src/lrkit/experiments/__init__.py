@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._compare import CompareResult, compare, register_lr_finder, registered_lr_finders
 from ._plots import plot_curves, plot_schedules, write_plots
+from ._reproductions import get_reproduction, register_reproduction, registered_reproductions
 from ._runfolder import (
     CSV_COLUMNS,
     SUMMARY_KEYS,
@@ -56,6 +57,7 @@ __all__ = [
     "checkpoint_path",
     "compare",
     "format_table",
+    "get_reproduction",
     "get_strategy",
     "get_task",
     "load_strategies",
@@ -65,9 +67,11 @@ __all__ = [
     "ranked",
     "read_metrics",
     "register_lr_finder",
+    "register_reproduction",
     "register_strategy",
     "register_task",
     "registered_lr_finders",
+    "registered_reproductions",
     "registered_strategies",
     "registered_tasks",
     "summarize",

@@ -55,13 +55,17 @@ def registered_lr_finders() -> list[str]:
 
 @dataclass(frozen=True)
 class CompareResult:
-    """What :func:`compare` made: the folder, the summary and every run."""
+    """What :func:`compare` made: the folder, the summary, every run and the plots.
+
+    ``plots`` holds ``(caption, file name)`` pairs, as :func:`write_report` takes them.
+    """
 
     out: Path
     summary: dict[str, Any]
     results: tuple[RunResult, ...]
     strategies: tuple[Strategy, ...]
     report: Path
+    plots: tuple[tuple[str, str], ...] = ()
 
 
 def _seed_list(seeds: int | Sequence[int]) -> list[int]:
@@ -98,6 +102,7 @@ def compare(
     title: str | None = None,
     intro: str = "",
     sections: Sequence[str] = (),
+    plots: bool = True,
 ) -> CompareResult:
     """Train every strategy for every seed on one task and write the run folder.
 
@@ -121,6 +126,7 @@ def compare(
         progress: a tqdm bar over all epochs (only on a terminal).
         command: the command line to record (default: ``sys.argv``).
         title, intro, sections: report heading, first paragraph, extra sections.
+        plots: write the PNG plots (and show them in the report).
 
     Returns:
         A :class:`CompareResult`.
@@ -184,7 +190,7 @@ def compare(
     results = _run_all(task, built, seed_list, epochs, out, device, progress)
     summary = summarize(spec, results, [s.name for s in built])
     write_json(out / "summary.json", summary)
-    plots = write_plots(out, results, built, epochs=epochs)
+    made = write_plots(out, results, built, epochs=epochs) if plots else []
     heading = title or f"lrkit compare: {task.name}"
     about = intro or (
         f"Task: {task.description}. {epochs} epochs, seeds {seed_list}, "
@@ -197,10 +203,10 @@ def compare(
         command=command,
         intro=about,
         strategies=built,
-        plots=plots,
+        plots=made,
         sections=[*finder_notes, *sections],
     )
-    return CompareResult(out, summary, tuple(results), tuple(built), report)
+    return CompareResult(out, summary, tuple(results), tuple(built), report, tuple(made))
 
 
 def _build(

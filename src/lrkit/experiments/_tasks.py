@@ -357,9 +357,8 @@ def _mnist1d_cnn() -> torch.nn.Module:
 
 def digits_task(*, num_samples: int | None = None, seed: int = 0) -> Task:
     """scikit-learn's 8x8 digits (1,797 images, 80/20 split, fixed order) with an MLP."""
-    from sklearn.datasets import load_digits
-
     import torch
+    from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
     if num_samples is not None and num_samples > len(y):

@@ -1,0 +1,215 @@
+"""``lrkit compare``: train several LR strategies on one task and rank them."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._common import CLIError
+
+__all__ = ["parse_strategies", "register", "run"]
+
+_DESCRIPTION = """\
+Train every strategy for every seed on one task and write a run folder:
+config.json, metrics.csv, summary.json, plots (PNG) and report.md with the
+ranked table (mean ± std over seeds). Prints the table and where the report is.
+
+Strategies are registered names (below) or TOML/JSON files of your own
+strategies, comma-separated. Named strategies are sized for --epochs: the decays
+end at 1/100 of their start, the cycle's step size is about 5 epochs. Their base
+LR is tuned for SGD momentum 0.9 (batch 64) on mnist1d; --lr sets it for all of
+them (cyclic and one-cycle peak at 2x), --lr auto asks the LR range test.
+
+A run folder is never overwritten silently: --resume continues an interrupted
+run (finished runs are kept, the interrupted one restarts from its last epoch),
+--overwrite replaces it.
+"""
+
+_EPILOG = """\
+examples:
+  lrkit compare --task mnist1d --out runs/demo
+  lrkit compare --task mnist1d --strategies constant,step-decay,adam --epochs 40 --seeds 5 \\
+      --out runs/three
+  lrkit compare --task digits --strategies constant,mine.toml --label-noise 0.3 --out runs/noisy
+  lrkit compare --task mypackage.tasks:make_task --out runs/mine --resume
+
+a strategy file (TOML):
+  [strategies.my-step]
+  optimizer = "sgd"                       # sgd, adagrad, adadelta, rmsprop, adam, adamw
+  optimizer_kwargs = { momentum = 0.9, nesterov = true }
+  lr = "step(lr=0.1, step_size=10, gamma=0.1)"   # any lrkit schedule spec
+  clock = "epoch"                         # or "step" (optimizer updates)
+  batch_size = 64
+"""
+
+
+def _strategy_help() -> str:
+    try:
+        from ..experiments import registered_strategies
+
+        names = registered_strategies()
+    except Exception as exc:  # pragma: no cover - a broken plugin must not break --help
+        return f"(strategies unavailable: {exc})"
+    return "\n".join(f"  {name:<16} {help}" for name, help in names.items())
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``compare`` subcommand."""
+    parser = subparsers.add_parser(
+        "compare",
+        help="train several LR strategies on a task and rank them",
+        description=_DESCRIPTION + "\nstrategies:\n" + _strategy_help(),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--task",
+        default="mnist1d",
+        help="mnist1d, digits, or package.module:function returning a Task (default mnist1d)",
+    )
+    parser.add_argument(
+        "--strategies",
+        default=None,
+        metavar="LIST",
+        help="comma-separated names and .toml/.json files (default: the seed's ten strategies)",
+    )
+    parser.add_argument("--epochs", type=_positive_int, default=30, help="epochs per run (30)")
+    parser.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..N-1 (3)")
+    parser.add_argument("--batch-size", type=_positive_int, default=64, help="base batch size (64)")
+    parser.add_argument(
+        "--lr", default=None, help="base LR for named strategies, or 'auto' (range test)"
+    )
+    parser.add_argument(
+        "--num-samples", type=_positive_int, default=None, help="dataset size (built-in tasks)"
+    )
+    parser.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="replace a fraction P of training labels by wrong classes (0)",
+    )
+    parser.add_argument("--out", default="runs/compare", help="run folder (runs/compare)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    parser.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def parse_strategies(text: str | None) -> list[Any]:
+    """Names and Strategy values from ``--strategies`` (files expanded)."""
+    from ..experiments import SEED_STRATEGIES, load_strategies, registered_strategies
+
+    if text is None:
+        return list(SEED_STRATEGIES)
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise CLIError(f"--strategies must name at least one strategy, got {text!r}")
+    known = registered_strategies()
+    out: list[Any] = []
+    for item in items:
+        if item.lower().endswith((".toml", ".json")):
+            if not Path(item).is_file():
+                raise CLIError(f"--strategies: no such file {item!r}")
+            out.extend(load_strategies(item))
+        elif item in known:
+            out.append(item)
+        else:
+            raise CLIError(
+                f"--strategies: unknown strategy {item!r}; known: {', '.join(known)} "
+                "(or a .toml/.json file)"
+            )
+    return out
+
+
+def _lr_option(text: str | None) -> tuple[float | None, str | None]:
+    if text is None:
+        return None, None
+    try:
+        value = float(text)
+    except ValueError:
+        return None, text  # the name of an LR finder, e.g. "auto"
+    if not value > 0 or value == float("inf"):
+        raise CLIError(f"--lr must be a number > 0 or 'auto', got {text!r}")
+    return value, None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``lrkit compare``; prints the ranked table and the report's path."""
+    from ..experiments import compare, format_table, registered_lr_finders
+
+    strategies = parse_strategies(args.strategies)
+    lr, finder = _lr_option(args.lr)
+    if finder is not None and finder not in registered_lr_finders():
+        known = registered_lr_finders()
+        raise CLIError(
+            f"--lr {finder!r}: no such LR finder"
+            + (f"; available: {', '.join(known)}" if known else " (none is installed)")
+        )
+    if not 0.0 <= args.label_noise < 1.0:
+        raise CLIError(f"--label-noise must be in [0, 1), got {args.label_noise}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    command = "lrkit compare " + " ".join(shlex.quote(a) for a in _argv_of(args))
+    try:
+        result = compare(
+            args.task,
+            strategies,
+            epochs=args.epochs,
+            seeds=args.seeds,
+            out=args.out,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            batch_size=args.batch_size,
+            lr=lr,
+            lr_finder=finder,
+            num_samples=args.num_samples,
+            label_noise=args.label_noise,
+            device=args.device,
+            progress=not args.quiet,
+            command=command,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"lrkit compare: interrupted; rerun with --resume to continue {args.out}",
+            file=sys.stderr,
+        )
+        raise
+    print(format_table(result.summary, markdown=False))
+    print(f"report: {result.report}")
+    return 0
+
+
+def _argv_of(args: argparse.Namespace) -> list[str]:
+    """The options that define the run, rebuilt from ``args`` (recorded as the command)."""
+    out = ["--task", args.task]
+    if args.strategies:
+        out += ["--strategies", args.strategies]
+    out += ["--epochs", str(args.epochs), "--seeds", str(args.seeds)]
+    out += ["--batch-size", str(args.batch_size)]
+    for flag, value in (("--lr", args.lr), ("--num-samples", args.num_samples)):
+        if value is not None:
+            out += [flag, str(value)]
+    if args.label_noise:
+        out += ["--label-noise", str(args.label_noise)]
+    out += ["--out", str(args.out)]
+    out += [f for f, on in (("--resume", args.resume), ("--overwrite", args.overwrite)) if on]
+    return out

@@ -1,0 +1,89 @@
+"""``lrkit reproduce NAME``: rerun a paper's experiment and judge its claim."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+__all__ = ["register", "run"]
+
+_DESCRIPTION = """\
+Rerun a paper's experiment on a CPU-sized problem and write a run folder (the
+same layout as 'lrkit compare') whose report.md states, from this run's numbers,
+whether the paper's claim held. --quick is a smoke-sized run (a minute or two).
+"""
+
+
+def _names_help() -> str:
+    try:
+        from ..experiments import registered_reproductions
+
+        names = registered_reproductions()
+    except Exception as exc:  # pragma: no cover - a broken plugin must not break --help
+        return f"(reproductions unavailable: {exc})"
+    return "\n".join(f"  {name:<12} {help}" for name, help in names.items())
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``reproduce`` subcommand."""
+    parser = subparsers.add_parser(
+        "reproduce",
+        help="reproduce a paper's experiment (you2019, ...)",
+        description=_DESCRIPTION + "\nreproductions:\n" + _names_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", metavar="NAME", help="the reproduction")
+    parser.add_argument("--quick", action="store_true", help="a short smoke-sized run")
+    parser.add_argument("--out", required=True, help="run folder")
+    parser.add_argument("--seeds", type=_positive_int, default=None, help="number of seeds")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    parser.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``lrkit reproduce``; prints where the report is."""
+    from ..experiments import get_reproduction
+
+    func = get_reproduction(args.name)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    parts = ["lrkit", "reproduce", args.name, *(["--quick"] if args.quick else [])]
+    parts += ["--out", str(args.out)]
+    parts += ["--seeds", str(args.seeds)] if args.seeds else []
+    command = " ".join(shlex.quote(p) for p in parts)
+    try:
+        report = func(
+            args.out,
+            quick=args.quick,
+            seeds=args.seeds,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.quiet,
+            command=command,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"lrkit reproduce: interrupted; rerun with --resume to continue {args.out}",
+            file=sys.stderr,
+        )
+        raise
+    print(f"report: {report}")
+    return 0

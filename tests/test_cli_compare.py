@@ -1,0 +1,105 @@
+"""`lrkit compare` and `lrkit reproduce`: end to end on tiny runs; user errors are one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from lrkit.cli import main
+
+TINY = ["--task", "digits", "--num-samples", "150", "--epochs", "1", "--seeds", "1", "--quiet"]
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err, err
+    return err
+
+
+def test_compare_prints_the_ranked_table_and_the_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["compare", *TINY, "--strategies", "constant,adam", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split()[:3] == ["rank", "strategy", "final"]
+    assert f"report: {out / 'report.md'}" in printed
+    config = json.loads((out / "config.json").read_text())
+    assert config["command"].startswith("lrkit compare --task digits --strategies constant,adam")
+    assert config["command"] in (out / "report.md").read_text()
+
+
+def test_compare_refuses_an_existing_folder_then_resumes_and_overwrites(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = ["compare", *TINY, "--strategies", "adam", "--out", out]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "already exists; use --resume" in _error_line(capsys)
+    assert main([*args, "--resume"]) == 0
+    assert main([*args, "--overwrite"]) == 0
+    with pytest.raises(SystemExit):  # argparse: not allowed together
+        main([*args, "--resume", "--overwrite"])
+
+
+def test_compare_reads_strategies_from_a_toml_file(tmp_path, capsys):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        '[strategies.my-adam]\noptimizer = "adam"\nlr = "constant(lr=0.01)"\nbatch_size = 32\n'
+    )
+    out = tmp_path / "run"
+    assert main(["compare", *TINY, "--strategies", f"constant,{path}", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["strategies"]) == ["constant", "my-adam"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--strategies", "constant,warp"], "unknown strategy 'warp'; known: constant"),
+        (["--strategies", "nope.toml"], "no such file 'nope.toml'"),
+        (["--strategies", ","], "must name at least one strategy"),
+        (["--task", "mnist2d"], "unknown task 'mnist2d'"),
+        (["--task", "no_such_pkg_xyz:make"], "applies to built-in tasks only"),
+        (["--lr", "-1"], "--lr must be a number > 0 or 'auto'"),
+        (["--lr", "nosuchfinder"], "--lr 'nosuchfinder': no such LR finder"),
+        (["--label-noise", "1.5"], "--label-noise must be in [0, 1)"),
+    ],
+)
+def test_compare_user_errors_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
+    assert main(["compare", *TINY, "--out", str(tmp_path / "r"), *extra]) == 2
+    err = _error_line(capsys)
+    assert err.startswith("lrkit compare: error: ") and message in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_compare_help_lists_the_strategies(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = capsys.readouterr().out
+    for name in ("constant", "time-decay", "step-decay", "one-cycle", "adadelta", "adam"):
+        assert f"  {name} " in text
+
+
+def test_reproduce_unknown_name_is_one_line(tmp_path, capsys):
+    assert main(["reproduce", "nobody2020", "--out", str(tmp_path / "r")]) == 2
+    assert "unknown reproduction 'nobody2020'; known: " in _error_line(capsys)
+
+
+def test_reproduce_you2019_quick_writes_a_report_with_a_verdict(tmp_path, capsys, monkeypatch):
+    from lrkit.experiments import _you2019
+
+    tiny = {**_you2019.SETTINGS["quick"], "num_samples": 200, "epochs": 2, "channels": 8}
+    monkeypatch.setitem(_you2019.SETTINGS, "quick", tiny)
+    out = tmp_path / "you"
+    assert main(["reproduce", "you2019", "--quick", "--seeds", "2", "--out", str(out)]) == 0
+    assert f"report: {out / 'report.md'}" in capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    assert "## Verdict (from this run's numbers)" in report
+    assert "A large initial LR memorises less noise: " in report
+    assert "lrkit reproduce you2019 --quick --out" in report
+    assert (out / "you2019.png").is_file() and (out / "noisy_fit_vs_epoch.png").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["strategies"]) == ["small-constant", "large-constant", "large-then-decayed"]
+    assert all(s["seeds"] == 2 for s in summary["strategies"].values())
