@@ -70,14 +70,17 @@ class Smith2018Settings:
         num_samples: MNIST-1D samples generated (80% train, 20% test).
         epochs: epoch budget of every run; milestones at 30/60/80%.
         batch_size: the base batch ``B0``.
-        lr: the base LR (at ``B0``, momentum 0.9).
+        lr: the base LR (at ``B0``, momentum 0.9). 0.05 rather than the paper's 0.1:
+            in a 30-epoch check at 0.1, decaying LR reached 98.3% but the 5x rows
+            (lr 0.5) fell to chance on this CNN without batch norm; at 0.05 decaying
+            LR reaches the same accuracy and the 5x rows train.
         seeds: number of seeds.
     """
 
     num_samples: int = 40_000
-    epochs: int = 30
+    epochs: int = 50
     batch_size: int = 128
-    lr: float = 0.1
+    lr: float = 0.05
     seeds: int = 3
 
 
@@ -136,6 +139,24 @@ def smith2018_strategies(settings: Smith2018Settings, train_size: int) -> list[S
     ]
 
 
+CHOICES = """## Choices
+
+- Scaled down from the paper: MNIST-1D and a 1-D CNN of about 5k weights instead of
+  CIFAR-10 and a Wide ResNet, and an epoch budget with the milestones at the same
+  fractions (30/60/80%) of it.
+- Base LR {lr:g} instead of the paper's 0.1: in a 30-epoch, one-seed check with base LR
+  0.1 (batch 128), decaying LR reached 98.3% but both 5x rows (lr 0.5) collapsed to
+  chance (about 10%) on this CNN, which has no batch norm; with 0.05 decaying LR
+  reaches the same accuracy and the 5x rows train. No warm-up is used anywhere.
+- Cap N/10 = {cap} for hybrid and the section 5.2 rows (the paper's 5120 of 50,000);
+  increasing-batch grows uncapped to {top} (the paper's Figure 1 goes to 16,000).
+- Training time is measured on one torch thread on a shared 2-core CPU, evaluation
+  excluded; runs alternate strategy by strategy within each seed, so the load is
+  shared alike. On a CPU a larger batch saves only the per-step overhead, not the
+  compute per sample, so the wall-time gain is smaller than the drop in updates.
+"""
+
+
 def _verdicts(summary: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
     s = summary["strategies"]
     base, grow = s["decaying-lr"], s["increasing-batch"]
@@ -151,7 +172,7 @@ def _verdicts(summary: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
         "## Targets",
         "",
         f"- Increasing batch within 0.5 points of decaying LR: {diff:+.2f} points "
-        f"(mean over {grow['seeds']} seeds): **{'held' if diff >= -0.5 else 'missed'}**.",
+        f"(mean over {grow['seeds']} seed(s)): **{'held' if diff >= -0.5 else 'missed'}**.",
         f"- At least 2.5x fewer updates: {ratio:.2f}x fewer "
         f"({grow['updates']:.0f} vs {base['updates']:.0f}): "
         f"**{'held' if ratio >= 2.5 else 'missed'}**.",
@@ -167,9 +188,9 @@ def _verdicts(summary: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
         checks[f"{name}_acc_cost_points"] = cost
         lines.append(
             f"- {name}: {r:.1f}x fewer updates than decaying LR "
-            f"(target >= 10x: **{'held' if r >= 10 else 'missed'}**), costing "
-            f"{cost:+.2f} points of test accuracy ({100 * row['final_test_acc']:.2f}% vs "
-            f"{100 * base['final_test_acc']:.2f}%)."
+            f"(target >= 10x: **{'held' if r >= 10 else 'missed'}**), "
+            f"{'costing' if cost >= 0 else 'gaining'} {abs(cost):.2f} points of test accuracy "
+            f"({100 * row['final_test_acc']:.2f}% vs {100 * base['final_test_acc']:.2f}%)."
         )
     return lines, checks
 
@@ -335,6 +356,8 @@ def reproduce_smith2018(
     summary = dict(result.summary)
     finished = all(summary["strategies"].get(name) for name in NAMES)
     sections = _paper_table(summary, result.strategies)
+    cap = max(chosen.batch_size, n // 10)
+    choices = CHOICES.format(lr=chosen.lr, cap=cap, top=chosen.batch_size * FACTOR**3)
     if finished:
         lines, checks = _verdicts(summary)
         sections = [*lines, "", *sections]
@@ -358,7 +381,7 @@ def reproduce_smith2018(
         intro=intro,
         strategies=result.strategies,
         plots=plots,
-        sections=["\n".join(sections)],
+        sections=["\n".join(sections), choices],
     )
     return replace(result, summary=summary, report=report)
 
