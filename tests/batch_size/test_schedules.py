@@ -139,3 +139,16 @@ def test_parse_refuses_an_lr_schedule() -> None:
 
     with pytest.raises(ConfigError, match="not a batch schedule"):
         parse("constant(lr=0.1)")
+
+
+def test_batch_size_needs_numpy_only() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lrkit.batch_size as b, lrkit.schedules as s\n"
+        "b.increase_batch_instead(s.Constant(lr=0.1), 8, 64)\n"
+        "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from ..schedules._base import check_fraction, check_number, set_field
@@ -93,7 +94,9 @@ class GradientNoiseScale:
         """
         gs = check_number("small_sq_norm", small_sq_norm)
         gb = check_number("big_sq_norm", big_sq_norm)
-        if not (isinstance(small_batch, int) and isinstance(big_batch, int)):
+        if not (
+            isinstance(small_batch, numbers.Integral) and isinstance(big_batch, numbers.Integral)
+        ):
             raise TypeError(f"batch sizes must be ints, got {small_batch!r}, {big_batch!r}")
         if not 1 <= small_batch < big_batch:
             raise ValueError(
