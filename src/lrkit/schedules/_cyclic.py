@@ -104,16 +104,17 @@ class Cyclic(Schedule):
         down = up if self.step_size_down is None else float(self.step_size_down)
         total = up + down
         ratio = up / total
-        cycle = np.floor(1.0 + t / total)
-        x = 1.0 + t / total - cycle
-        scale = np.where(x <= ratio, x / ratio, (x - 1.0) / (ratio - 1.0))
-        if self.mode == "triangular":
-            f = np.ones_like(t)
-        elif self.mode == "triangular2":
-            f = 0.5 ** (cycle - 1.0)
-        else:
-            f = self.gamma**t
-        return self.base_lr + (self.max_lr - self.base_lr) * scale * f
+        u = t / total
+        cycle = np.floor(1.0 + u)
+        x = 1.0 + u - cycle
+        height = (self.max_lr - self.base_lr) * np.where(
+            x <= ratio, x / ratio, (x - 1.0) / (ratio - 1.0)
+        )
+        if self.mode == "triangular2":
+            height *= 0.5 ** (cycle - 1.0)
+        elif self.mode == "exp_range":
+            height *= self.gamma**t
+        return self.base_lr + height
 
     def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> Mirror:
         """The momentum that cycles opposite to this rate, as PyTorch ``CyclicLR`` does.
