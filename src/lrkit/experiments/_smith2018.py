@@ -222,6 +222,23 @@ def _paper_table(summary: Mapping[str, Any], strategies: Sequence[Strategy]) -> 
     return lines
 
 
+def _per_seed(results: Sequence[Any], strategies: Sequence[Strategy]) -> list[str]:
+    seeds = sorted({r.seed for r in results})
+    lines = [
+        "## Final test accuracy per seed",
+        "",
+        "| schedule | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for st in strategies:
+        by_seed = {r.seed: r for r in results if r.strategy == st.name and r.rows}
+        cells = [
+            f"{100 * by_seed[s].final['test_acc']:.2f}" if s in by_seed else "-" for s in seeds
+        ]
+        lines.append(f"| {st.name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strategy]) -> list[str]:
     """The paper-style figure and training loss vs updates; returns the file names."""
     import numpy as np
@@ -355,7 +372,8 @@ def reproduce_smith2018(
     out = Path(out)
     summary = dict(result.summary)
     finished = all(summary["strategies"].get(name) for name in NAMES)
-    sections = _paper_table(summary, result.strategies)
+    sections = [*_paper_table(summary, result.strategies), ""]
+    sections += _per_seed(result.results, result.strategies)
     cap = max(chosen.batch_size, n // 10)
     choices = CHOICES.format(lr=chosen.lr, cap=cap, top=chosen.batch_size * FACTOR**3)
     if finished:
