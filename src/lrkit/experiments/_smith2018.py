@@ -243,7 +243,7 @@ def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strateg
     """The paper-style figure and training loss vs updates; returns the file names."""
     import numpy as np
 
-    from ._plots import _pyplot, _save, plot_curves
+    from ._plots import _colors, _pyplot, _save, plot_curves
 
     plt = _pyplot()
     names = [s.name for s in strategies]
@@ -261,10 +261,13 @@ def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strateg
     epochs = max((len(r.rows) for r in results), default=1)
     grid = np.linspace(0.0, float(epochs), 601)[:-1]
     fig, axes = plt.subplots(3, 2, figsize=(11, 11))
-    for st in strategies:
-        axes[0, 0].plot(grid, st.lr(grid), label=st.name, lw=1.5)
+    styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1))]  # the first three rows coincide per epoch
+    colors = _colors(len(strategies))
+    for i, st in enumerate(strategies):
+        style = {"color": colors[i], "ls": styles[i % len(styles)], "lw": 1.8, "label": st.name}
+        axes[0, 0].plot(grid, st.lr(grid), **style)
         sizes = [st.batch_size_at(float(e)) for e in range(epochs)]
-        axes[0, 1].step(range(epochs + 1), [*sizes, sizes[-1]], where="post", label=st.name)
+        axes[0, 1].step(range(epochs + 1), [*sizes, sizes[-1]], where="post", **style)
     axes[0, 0].set(yscale="log", xlabel="epoch", ylabel="learning rate", title="(a) LR")
     axes[0, 1].set(yscale="log", xlabel="epoch", ylabel="batch size", title="(b) batch size")
     panels = [
@@ -275,6 +278,8 @@ def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strateg
     ]
     for ax, y, x, title, scale in panels:
         plot_curves(results, names, y=y, x=x, ax=ax, scale=scale)
+        for i, line in enumerate(ax.get_lines()):
+            line.set_linestyle(styles[i % len(styles)])
         ax.set_title(title)
         ax.set_xlabel("epoch" if x == "epoch" else "optimizer updates")
         ax.set_ylabel("test accuracy (%)" if y == "test_acc" else "training loss")
