@@ -19,8 +19,13 @@ def running_median(y: np.ndarray, window: int = 5) -> np.ndarray:
     """
     y = np.asarray(y, dtype=np.float64)
     half = window // 2
-    out = np.empty_like(y)
-    for i in range(len(y)):
+    out = y.copy()
+    if half == 0 or len(y) < 3:
+        return out
+    if len(y) > 2 * half:
+        windows = np.lib.stride_tricks.sliding_window_view(y, 2 * half + 1)
+        out[half : len(y) - half] = np.median(windows, axis=1)
+    for i in [*range(min(half, len(y))), *range(max(len(y) - half, half), len(y))]:
         k = min(half, i, len(y) - 1 - i)
         out[i] = np.median(y[i - k : i + k + 1])
     return out

@@ -53,10 +53,6 @@ def plot_range_test(
     fitted = np.isfinite(result.smoothed)
     if fitted.any():
         ax.plot(lrs[fitted], result.smoothed[fitted], "-", color="C0", lw=2, label="lrkit fit")
-    if result.stopped_early and len(lrs):
-        top = np.nanmax(losses[finite]) if finite.any() else 1.0
-        y_stop = losses[-1] if np.isfinite(losses[-1]) else top
-        ax.plot([lrs[-1]], [y_stop], "x", color="C3", ms=8, label="stopped")
     if result.interval is not None:
         ax.axvspan(*result.interval, color="C2", alpha=0.15, label="interval")
     if result.suggestion is not None:
@@ -70,10 +66,17 @@ def plot_range_test(
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
+    top = 1.0
     if finite.any():
         low, high = np.nanmin(losses[finite]), np.nanmax(losses[finite])
         cap = low + 1.5 * (np.nanmax(result.smoothed) - low) if fitted.any() else high
-        ax.set_ylim(low - 0.05 * (cap - low), max(cap, low + 1e-12))
+        top = max(cap, low + 1e-12)
+        ax.set_ylim(low - 0.05 * (top - low), top)
+    if result.stopped_early and len(lrs):
+        # where the sweep stopped (a diverged or NaN loss is drawn at the top edge)
+        last = losses[-1]
+        y_stop = min(last, top) if np.isfinite(last) else top
+        ax.plot([lrs[-1]], [y_stop], "x", color="C3", ms=8, clip_on=False, label="stopped")
     title: Any = "LR range test"
     if not result.reliable:
         title = f"LR range test: no reliable suggestion\n{result.reason}"

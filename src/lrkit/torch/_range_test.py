@@ -147,6 +147,7 @@ def range_test(
         ratios = [b / base[0] if base[0] > 0 else 1.0 for b in base]
         model.train()
         batches = _cycle(train_loader)
+        distributed = _distributed()
         state = rule.init()
         for lr in lrs:
             for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
@@ -156,7 +157,7 @@ def range_test(
             )
             if val_data is not None:
                 loss = _val_loss(model, loss_fn, val_data, unpack, dev, amp_dtype)
-            value = _all_ranks_mean(loss)
+            value = _all_ranks_mean(loss, distributed)
             losses.append(value)
             state, why = rule.update(state, value)
             if why is not None:
@@ -205,7 +206,7 @@ def _default_batch(batch: Batch) -> tuple[Any, Any]:
 
 def _to(obj: Any, device: torch.device) -> Any:
     if isinstance(obj, torch.Tensor):
-        return obj.to(device, non_blocking=True)
+        return obj if obj.device == device else obj.to(device, non_blocking=True)
     if isinstance(obj, (tuple, list)):
         return type(obj)(_to(o, device) for o in obj)
     if isinstance(obj, dict):
@@ -241,11 +242,14 @@ def _set_lr(group: dict[str, Any], lr: float) -> None:
         group["lr"] = lr
 
 
+_NULL = contextlib.nullcontext()
+
+
 def _autocast(
     device: torch.device, dtype: torch.dtype | None
 ) -> contextlib.AbstractContextManager[Any]:
     if dtype is None:
-        return contextlib.nullcontext()
+        return _NULL
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
@@ -260,25 +264,27 @@ def _train_step(
     scaler: Any,
     amp_dtype: torch.dtype | None,
 ) -> torch.Tensor:
+    """One optimizer step over ``accum`` micro-batches; returns their mean loss (detached)."""
     optimizer.zero_grad(set_to_none=True)
-    total = torch.zeros((), device=device)
-    no_sync = getattr(model, "no_sync", None)
+    no_sync = getattr(model, "no_sync", None) if accum > 1 else None
+    values = []
     for micro in range(accum):
         inputs, targets = unpack(next(batches))
         inputs, targets = _to(inputs, device), _to(targets, device)
-        sync = no_sync is None or micro == accum - 1
-        with contextlib.nullcontext() if sync else no_sync():  # type: ignore[misc]
+        skip_sync = no_sync is not None and micro < accum - 1
+        with no_sync() if skip_sync else _NULL:  # type: ignore[misc]
             with _autocast(device, amp_dtype):
                 loss = loss_fn(model(inputs), targets)
-            scaled = loss / accum
+            scaled = loss / accum if accum > 1 else loss
             (scaler.scale(scaled) if scaler is not None else scaled).backward()
-        total = total + loss.detach().float()
+        value = loss.detach()
+        values.append(value.float() if value.dtype in (torch.float16, torch.bfloat16) else value)
     if scaler is not None:
         scaler.step(optimizer)
         scaler.update()
     else:
         optimizer.step()
-    return total / accum
+    return values[0] if accum == 1 else torch.stack(values).mean()
 
 
 def _val_loss(
@@ -301,9 +307,13 @@ def _val_loss(
     return total / len(batches)
 
 
-def _all_ranks_mean(loss: torch.Tensor) -> float:
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
+def _distributed() -> bool:
+    return bool(torch.distributed.is_available() and torch.distributed.is_initialized())
+
+
+def _all_ranks_mean(loss: torch.Tensor, distributed: bool) -> float:
+    if distributed:
+        dist = torch.distributed
         loss = loss.detach().clone()
         dist.all_reduce(loss, op=dist.ReduceOp.SUM)
         loss = loss / dist.get_world_size()
