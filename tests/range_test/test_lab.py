@@ -144,3 +144,62 @@ def test_compare_lr_auto_uses_the_range_test_and_shows_its_plot(tmp_path: Path) 
     assert report.count("### Range test") == 2  # one for SGD (shared), one for Adam
     plots = sorted(p.name for p in out.glob("range_test_*.png"))
     assert len(plots) == 2 and all(name in report for name in plots)
+
+
+def test_cli_compare_lr_auto(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    argv = ["compare", "--task", "digits", "--num-samples", "300", "--strategies", "adam"]
+    argv += ["--epochs", "1", "--seeds", "1", "--batch-size", "32", "--quiet"]
+    assert main([*argv, "--lr", "auto", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    expected = task_range_test(get_task("digits", num_samples=300), finder_strategy("adam", 32))
+    assert config["strategies"][0]["lr"]["lr"] == pytest.approx(expected.suggestion)
+    assert "### Range test" in (out / "report.md").read_text()
+
+
+def _fake(reason: str | None) -> RangeTestResult:
+    lrs = np.logspace(-7, 1, 20)
+    return RangeTestResult(
+        lrs=lrs,
+        losses=np.ones(20),
+        smoothed=np.ones(20),
+        stopped_early=False,
+        stop_reason=None,
+        suggestion=None if reason else 0.01,
+        interval=None if reason else (0.003, 0.03),
+        reliable=reason is None,
+        reason=reason or "ok",
+        num_steps=20,
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "shifted_to"),
+    [
+        ("flat curve: ...", (1e-5, 1e3)),
+        ("the loss was still falling steeply at the last LR; raise end_lr", (1e-5, 1e3)),
+        ("the loss was already falling steeply at start_lr; lower start_lr", (1e-9, 0.1)),
+    ],
+)
+def test_auto_finder_shifts_the_sweep_once_then_gives_up_with_the_reason(
+    first: str, shifted_to: tuple[float, float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrkit.experiments import StrategyContext, _range_test_strategies
+    from lrkit.range_test import NoSuggestionError
+
+    calls: list[tuple[float, float]] = []
+
+    def fake(task: object, strategy: object, **kwargs: float) -> RangeTestResult:
+        calls.append((kwargs.get("start_lr", 1e-7), kwargs.get("end_lr", 10.0)))
+        return _fake(first if len(calls) == 1 else None)
+
+    monkeypatch.setattr(_range_test_strategies, "task_range_test", fake)
+    task = get_task("digits", num_samples=100)
+    ctx = StrategyContext(epochs=1, batch_size=32)
+    lr, note = _range_test_strategies.auto_lr(task, finder_strategy("sgd", 32), ctx, tmp_path)
+    assert calls == [(1e-7, 10.0), shifted_to] and lr == 0.01 and "### Range test" in note
+
+    calls.clear()
+    monkeypatch.setattr(_range_test_strategies, "task_range_test", lambda *a, **k: _fake(first))
+    with pytest.raises(NoSuggestionError, match="give --lr explicitly"):
+        _range_test_strategies.auto_lr(task, finder_strategy("adam", 32), ctx, tmp_path)

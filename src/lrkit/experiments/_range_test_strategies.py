@@ -132,10 +132,11 @@ _CACHE: dict[tuple[Any, ...], tuple[Task, RangeTestResult, str]] = {}
 def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> tuple[float, str]:
     """The ``auto`` LR finder of :func:`lrkit.experiments.compare` (``--lr auto``).
 
-    Runs :func:`task_range_test` (seed 0, 100 steps, 1e-7 to 10) for the strategy's
-    optimizer and batch size, saves its plot as ``out/range_test_<optimizer>...png`` and
-    returns the suggestion with a paragraph for the report. Strategies that share an
-    optimizer and batch size share one test.
+    Runs :func:`task_range_test` (seed 0, 100 steps, 1e-7 to 10; shifted two decades up
+    or down once if the curve runs off an end) for the strategy's optimizer and batch
+    size, saves its plot as ``out/range_test_<optimizer>...png`` and returns the
+    suggestion with a paragraph for the report. Strategies that share an optimizer and
+    batch size share one test.
 
     Raises:
         NoSuggestionError: the range test found no reliable LR (the message says why
@@ -145,7 +146,7 @@ def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> 
     cached = _CACHE.get(key)
     note = ""
     if cached is None or cached[0] is not task:
-        result = task_range_test(task, strategy)
+        result = _widening_range_test(task, strategy)
         parts = [strategy.optimizer, *(f"{k}{v}" for k, v in strategy.optimizer_kwargs)]
         parts.append(f"b{strategy.batch_size_at(0.0)}")
         stem = "range_test_" + "_".join(parts).replace(".", "p")
@@ -164,13 +165,31 @@ def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> 
     return result.suggestion, note
 
 
+def _widening_range_test(task: Task, strategy: Strategy) -> RangeTestResult:
+    """The default sweep (1e-7 to 10); if it runs off an end, once more, shifted 2 decades.
+
+    A flat curve or a descent still steep at the last LR shifts the sweep up (1e-5 to
+    1e3: Adadelta, for one, needs LRs near 1); a descent already steep at the first LR
+    shifts it down (1e-9 to 0.1).
+    """
+    result = task_range_test(task, strategy)
+    if result.reliable:
+        return result
+    if "start_lr" in result.reason:
+        return task_range_test(task, strategy, start_lr=1e-9, end_lr=0.1)
+    if "flat" in result.reason or "end_lr" in result.reason:
+        return task_range_test(task, strategy, start_lr=1e-5, end_lr=1e3)
+    return result
+
+
 def _note(result: RangeTestResult, strategy: Strategy, plot: str) -> str:
     lines = [f"### Range test: {_describe(strategy)}", ""]
     if result.suggestion is not None and result.interval is not None:
         low, high = result.interval
         lines.append(
-            f"`--lr auto`: a {len(result.lrs)}-step LR range test from a fresh model (seed 0) "
-            f"suggests **{result.suggestion:.3g}** (interval {low:.3g} to {high:.3g}); "
+            f"`--lr auto`: an LR range test from a fresh model (seed 0, {len(result.lrs)} of "
+            f"{result.num_steps} steps from {result.lrs[0]:.3g}) suggests "
+            f"**{result.suggestion:.3g}** (interval {low:.3g} to {high:.3g}; {result.reason}); "
             "every strategy with this optimizer and batch size uses it as its base LR."
         )
     else:
