@@ -416,3 +416,50 @@ def test_bad_model_and_optimizer() -> None:
         range_test(lambda x: x, opt, nn.functional.cross_entropy, _loader())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="optimizer"):
         range_test(model, object(), nn.functional.cross_entropy, _loader())  # type: ignore[arg-type]
+
+
+def test_lrkit_scheduler_attached_is_restored_and_training_continues_identically() -> None:
+    from lrkit.schedules import parse
+    from lrkit.torch import LRScheduler
+
+    def run(with_test: bool) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        model = nn.Linear(6, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        sched = LRScheduler(opt, parse("cosine(lr=0.1, total_steps=20)"))
+        x, y = _data(64)
+        for step in range(10):
+            if with_test and step == 5:
+                range_test(
+                    model, opt, nn.functional.cross_entropy, _loader(), num_steps=8, scheduler=sched
+                )
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+            sched.step()
+        return [p.detach().clone() for p in model.parameters()]
+
+    assert all(torch.equal(a, b) for a, b in zip(run(False), run(True), strict=True))
+
+
+def test_public_api() -> None:
+    import lrkit.range_test as rt
+    import lrkit.torch
+
+    assert sorted(rt.__all__) == [
+        "METHODS",
+        "NoSuggestionError",
+        "RangeTestResult",
+        "StopRule",
+        "StopState",
+        "analyze",
+        "fastai_curve",
+        "local_fit",
+        "minimum",
+        "plot_range_test",
+        "running_median",
+        "steepest",
+        "sweep_lrs",
+        "valley",
+    ]
+    assert "range_test" in lrkit.torch.__all__
