@@ -323,11 +323,7 @@ def report(results: list[dict[str, Any]], elapsed: float, args: argparse.Namespa
             "",
             verdict,
             "",
-            "Measurement noise: the seed-to-seed standard deviation of a run's final accuracy "
-            f"is {np.median(_SPREAD):.1f} points (median over every LR trained that did not "
-            f"diverge), so a {len(args.grid_seeds)}-seed mean is uncertain by about "
-            f"{np.median(_SPREAD) / math.sqrt(len(args.grid_seeds)):.1f} points, and the "
-            "regret of a finder by about 1.4 times that.",
+            _noise_line(len(args.grid_seeds)),
             "",
             table,
             "",
@@ -342,6 +338,18 @@ def report(results: list[dict[str, Any]], elapsed: float, args: argparse.Namespa
             "",
             "![grid accuracy and suggestions](img/range_test_quality.png)",
         ]
+    )
+
+
+def _noise_line(seeds: int) -> str:
+    if not _SPREAD:
+        return "Measurement noise: not estimated (one seed)."
+    sd = float(np.median(_SPREAD))
+    return (
+        f"Measurement noise: the seed-to-seed standard deviation of a run's final accuracy is "
+        f"{sd:.1f} points (median over every LR trained that did not diverge), so a "
+        f"{seeds}-seed mean is uncertain by about {sd / math.sqrt(seeds):.1f} points, and the "
+        "regret of a finder by about 1.4 times that."
     )
 
 
