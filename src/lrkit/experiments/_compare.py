@@ -97,6 +97,7 @@ def compare(
     label_noise: float = 0.0,
     task_seed: int = 0,
     device: str = "cpu",
+    threads: int | None = 1,
     progress: bool = False,
     command: str | None = None,
     title: str | None = None,
@@ -123,6 +124,10 @@ def compare(
         lr_finder: a registered finder's name or a finder (see
             :func:`register_lr_finder`) that picks each named strategy's base LR.
         num_samples, label_noise, task_seed: passed to ``get_task``.
+        threads: torch CPU threads while training (restored afterwards); ``None``
+            keeps torch's setting. One thread is the fastest for the lab's small
+            models, and by far on a shared machine: two processes that both use
+            every core slow each other down more than tenfold.
         progress: a tqdm bar over all epochs (only on a terminal).
         command: the command line to record (default: ``sys.argv``).
         title, intro, sections: report heading, first paragraph, extra sections.
@@ -187,7 +192,7 @@ def compare(
         "versions": versions(),
     }
     write_json(out / "config.json", config)
-    results = _run_all(task, built, seed_list, epochs, out, device, progress)
+    results = _run_all(task, built, seed_list, epochs, out, device, progress, threads)
     summary = summarize(spec, results, [s.name for s in built])
     write_json(out / "summary.json", summary)
     made = write_plots(out, results, built, epochs=epochs) if plots else []
@@ -252,7 +257,9 @@ def _run_all(
     out: Path,
     device: str,
     progress: bool,
+    threads: int | None,
 ) -> list[RunResult]:
+    import torch
     from tqdm.auto import tqdm
 
     noisy = task.noisy is not None
@@ -262,6 +269,9 @@ def _run_all(
         unit="epoch",
         disable=not (progress and sys.stderr.isatty()),
     )
+    saved_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
     try:
         for seed in seeds:
             for strategy in strategies:
@@ -280,5 +290,6 @@ def _run_all(
                 results.append(result)
                 write_metrics(out, results, noisy=noisy)
     finally:
+        torch.set_num_threads(saved_threads)
         bar.close()
     return results

@@ -86,7 +86,7 @@ def plot_schedules(
     """A figure with each strategy's LR and batch size against epochs."""
     plt = _pyplot()
     fig, (ax_lr, ax_bs) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True)
-    grid = np.linspace(0.0, float(epochs), 600)
+    grid = np.linspace(0.0, float(epochs), 600, endpoint=False)  # training ends just before E
     for strategy, color in zip(strategies, _colors(len(strategies)), strict=True):
         runs = [r for r in results if r.strategy == strategy.name and r.rows]
         if strategy.clock == "epoch":

@@ -1,9 +1,11 @@
 """A registry of paper reproductions run by ``lrkit reproduce NAME``.
 
-A reproduction is ``func(out, *, quick, seeds, resume, overwrite, progress, command)``
-returning the path of its ``report.md``. It writes the same run-folder layout as
+A reproduction is ``func(out, *, quick, seeds, resume, overwrite, progress, command,
+threads)`` returning the path of its ``report.md``. It writes the same run-folder layout as
 :func:`~lrkit.experiments.compare` (usually by calling it) and adds its own
-verdict to the report. ``seeds`` is ``None`` for the reproduction's default.
+verdict to the report. ``seeds`` is ``None`` for the reproduction's default;
+``threads`` is the number of torch CPU threads to train with (``None``: leave
+torch's setting).
 """
 
 from __future__ import annotations

@@ -296,8 +296,9 @@ def write_report(
     strategies: Sequence[Any] = (),
     plots: Sequence[tuple[str, str]] = (),
     sections: Sequence[str] = (),
+    findings: Sequence[str] = (),
 ) -> Path:
-    """Write ``report.md``: intro, ranked table, strategies, plots, extra sections, command.
+    """Write ``report.md``: intro, ranked table, findings, strategies, plots, sections, command.
 
     Args:
         out: the run folder.
@@ -308,6 +309,7 @@ def write_report(
         strategies: Strategy values, listed with their optimizer and schedule.
         plots: ``(caption, file name)`` pairs, shown inline.
         sections: extra markdown sections, appended before the command.
+        findings: markdown sections placed right after the table (a verdict, say).
     """
     parts = [f"# {title}", ""]
     if intro:
@@ -319,6 +321,8 @@ def write_report(
         format_table(summary),
         "",
     ]
+    for finding in findings:
+        parts += [finding.strip(), ""]
     if strategies:
         parts += ["## Strategies", ""]
         for s in strategies:

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Task:
     """A learning problem for the lab.
 
@@ -59,6 +59,8 @@ class Task:
         noisy: boolean mask over ``train_set``: which labels were replaced by label
             noise; ``None`` when there is no label noise.
         description: one line for reports.
+
+    Tasks compare by identity (they hold datasets and models factories).
     """
 
     name: str

@@ -1,0 +1,148 @@
+"""Throughput of lrkit's trainer against a minimal hand-written PyTorch loop.
+
+Same task (MNIST-1D, 4,000 training samples, the default 1-D CNN), same optimizer
+(SGD momentum 0.9, constant LR 0.05), same batch size, same number of epochs.
+The methods run interleaved, round after round, so that load from other
+processes hits all of them alike; the median samples/s over rounds is reported.
+
+- ``lrkit train``: ``lrkit.experiments.train``; samples/s from its own training
+  clock (``wall_s``, evaluation excluded) and end to end (the whole call,
+  including the per-epoch test evaluation and the model set-up).
+- ``hand loop``: index the tensors with a ``randperm`` per epoch, zero_grad,
+  forward, loss, backward, step: the least a loop can do.
+- ``hand loop + DataLoader``: the same with ``DataLoader(TensorDataset, shuffle=True)``,
+  as most PyTorch tutorials write it.
+
+Target: trainer / hand loop >= 0.9 (training clock). Writes section
+``trainer-overhead`` of docs/benchmarks.md.
+
+Run: python benchmarks/trainer_overhead.py [--rounds 15] [--epochs 3] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch
+
+from _report import command_line, machine_line, markdown_table, write_section
+from lrkit.experiments import Strategy, get_task, train
+from lrkit.schedules import Constant
+
+LR = 0.05
+
+
+def hand_loop(task, batch_size: int, epochs: int, seed: int, loader: bool) -> float:
+    """Samples/s of a minimal loop (training only)."""
+    torch.manual_seed(seed)
+    model = task.model_fn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
+    loss_fn = task.loss_fn
+    x, y = task.train_set.tensors
+    n = len(y)
+    data = (
+        torch.utils.data.DataLoader(task.train_set, batch_size=batch_size, shuffle=True)
+        if loader
+        else None
+    )
+    model.train()
+    tic = time.perf_counter()
+    for _ in range(epochs):
+        if data is not None:
+            batches = iter(data)
+        else:
+            perm = torch.randperm(n)
+            batches = ((x[idx], y[idx]) for idx in perm.split(batch_size))
+        for xb, yb in batches:
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+    return epochs * n / (time.perf_counter() - tic)
+
+
+def lrkit_train(task, batch_size: int, epochs: int, seed: int) -> tuple[float, float]:
+    """Samples/s of lrkit's trainer: (training clock, end to end)."""
+    strategy = Strategy("bench", "sgd", Constant(LR), {"momentum": 0.9}, batch_size=batch_size)
+    tic = time.perf_counter()
+    result = train(task, strategy, epochs=epochs, seed=seed)
+    total = time.perf_counter() - tic
+    samples = result.final["samples"]
+    return samples / result.final["wall_s"], samples / total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch-sizes", default="32,64,128")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    task = get_task("mnist1d")
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    rows = []
+    for batch_size in sizes:
+        speeds: dict[str, list[float]] = {"train": [], "e2e": [], "hand": [], "loader": []}
+        lrkit_train(task, batch_size, 1, 0)  # warm-up
+        hand_loop(task, batch_size, 1, 0, loader=False)
+        for r in range(args.rounds):
+            tr, e2e = lrkit_train(task, batch_size, args.epochs, r)
+            speeds["train"].append(tr)
+            speeds["e2e"].append(e2e)
+            speeds["hand"].append(hand_loop(task, batch_size, args.epochs, r, loader=False))
+            speeds["loader"].append(hand_loop(task, batch_size, args.epochs, r, loader=True))
+        med = {k: statistics.median(v) for k, v in speeds.items()}
+        ratios = [a / b for a, b in zip(speeds["train"], speeds["hand"], strict=True)]
+        rows.append(
+            [
+                batch_size,
+                f"{med['hand']:,.0f}",
+                f"{med['loader']:,.0f}",
+                f"{med['train']:,.0f}",
+                f"{med['e2e']:,.0f}",
+                f"**{med['train'] / med['hand']:.2f}** "
+                f"(rounds: {min(ratios):.2f}-{max(ratios):.2f})",
+                f"{med['e2e'] / med['hand']:.2f}",
+                f"{med['train'] / med['loader']:.2f}",
+            ]
+        )
+        print(rows[-1], flush=True)
+    table = markdown_table(
+        [
+            "batch",
+            "hand loop samples/s",
+            "hand + DataLoader",
+            "lrkit train (training clock)",
+            "lrkit train (end to end)",
+            "ratio train / hand (target >= 0.9)",
+            "ratio end-to-end / hand",
+            "ratio train / DataLoader loop",
+        ],
+        rows,
+    )
+    body = f"""## Trainer overhead: `lrkit.experiments.train` vs a hand-written loop
+
+MNIST-1D (4,000 training samples), the default 1-D CNN, SGD momentum 0.9 at a
+constant LR, {args.epochs} epochs per measurement, {args.rounds} interleaved rounds,
+median samples/s; {args.threads} torch thread(s). The training clock excludes the
+per-epoch test evaluation (which the hand loop does not do); end to end includes it
+and the model set-up.
+
+{table}
+
+Measured on: {machine_line()}.
+Command: `{command_line()}`
+"""
+    write_section("trainer-overhead", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
