@@ -173,3 +173,25 @@ def test_bad_arguments_are_named(task):
         train(task, _sgd(), epochs=1, seed=-1)
     with pytest.raises(ValueError, match="bad optimizer_kwargs"):
         train(task, _sgd(optimizer_kwargs={"momentun": 0.9}), epochs=1, seed=0)
+
+
+def _dropout_mlp():
+    return torch.nn.Sequential(
+        torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(32, 10)
+    )
+
+
+def test_resume_is_exact_with_dropout_too(task, tmp_path):
+    noisy_model = dataclasses.replace(task, model_fn=_dropout_mlp)
+    full = train(noisy_model, _sgd(), epochs=3, seed=0)
+
+    def stop_after_one(row):
+        raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(
+            noisy_model, _sgd(), epochs=3, seed=0, checkpoint_dir=tmp_path, on_epoch=stop_after_one
+        )
+    resumed = train(noisy_model, _sgd(), epochs=3, seed=0, checkpoint_dir=tmp_path)
+    assert resumed.resumed_from == 1
+    assert _strip(resumed.rows) == _strip(full.rows)

@@ -151,7 +151,7 @@ def train(
         optimizer = _make_optimizer(strategy, model)
         state = _State()
         if ckpt_file is not None and ckpt_file.exists():
-            state = _load_checkpoint(ckpt_file, key, model, optimizer)
+            state = _load_checkpoint(ckpt_file, key, model, optimizer, dev)
         resumed_from = len(state.rows)
         if not state.done:
             _Loop(task, strategy, model, optimizer, dev, seed, eval_batch_size).run(
@@ -378,6 +378,9 @@ class _Loop:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": (
+                torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+            ),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -386,7 +389,11 @@ class _Loop:
 
 
 def _load_checkpoint(
-    path: Path, key: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+    path: Path,
+    key: str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
 ) -> _State:
     import torch
 
@@ -402,6 +409,8 @@ def _load_checkpoint(
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     torch.set_rng_state(payload["torch_rng"])
+    if device.type == "cuda" and payload.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(payload["cuda_rng"], device)
     return _State(
         rows=list(payload["rows"]),
         samples=int(payload["samples"]),
