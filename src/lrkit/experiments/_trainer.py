@@ -81,15 +81,14 @@ def checkpoint_path(checkpoint_dir: str | Path, strategy: Strategy, seed: int) -
 
 
 def _run_key(task: Task, strategy: Strategy, epochs: int, seed: int) -> str:
-    return f"{task.name}|{task.train_size}|{fingerprint_strategy(strategy)}|{epochs}|{seed}"
-
-
-def fingerprint_strategy(strategy: Strategy) -> str:
+    """What a checkpoint must match: task (name, size, noisy labels), strategy, epochs, seed."""
     import hashlib
     import json
 
     text = json.dumps(strategy.to_config(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
+    noisy = "-" if task.noisy is None else hashlib.sha256(task.noisy.tobytes()).hexdigest()[:8]
+    return f"{task.name}|{task.train_size}|{noisy}|{fingerprint}|{epochs}|{seed}"
 
 
 def train(
