@@ -61,6 +61,6 @@ def test_every_exported_schedule_has_a_registered_spec_name():
         if isinstance(obj, type) and issubclass(obj, lrkit.Schedule) and obj is not lrkit.Schedule
     ]
     names = [cls.config_name for cls in classes]
-    assert len(classes) == 17
+    assert len(classes) == 16
     assert len(set(names)) == len(names)
     assert set(names) <= set(registered_names())

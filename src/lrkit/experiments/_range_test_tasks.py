@@ -20,7 +20,13 @@ from ._tasks import Task, mnist1d_task, register_task
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["cancer_task", "mnist1d_bn_task", "mnist1d_gru_task", "spirals_task"]
+__all__ = [
+    "cancer_task",
+    "mnist1d_bn_task",
+    "mnist1d_gru_task",
+    "spirals_task",
+    "tabular_task",
+]
 
 
 def _cross_entropy() -> torch.nn.Module:
@@ -185,7 +191,58 @@ def cancer_task(*, num_samples: int | None = None, seed: int = 0) -> Task:
     )
 
 
+# -- a synthetic tabular problem (held out from the range-test rule's tuning) ---------
+
+
+def _tabular_mlp() -> torch.nn.Module:
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4)
+    )
+
+
+def tabular_task(*, num_samples: int | None = None, seed: int = 0) -> Task:
+    """A synthetic 4-class table (scikit-learn ``make_classification``), 75/25 split, MLP.
+
+    20 features (10 informative, 5 redundant), 2 clusters per class, class separation 1,
+    2% flipped labels, generated from a fixed seed (the ``seed`` argument is not used).
+    Added as a held-out case of the range-test quality benchmark: it played no part in
+    choosing the constants of lrkit's suggestion rule.
+    """
+    from sklearn.datasets import make_classification
+
+    n = 4000 if num_samples is None else int(num_samples)
+    if n < 40:
+        raise ValueError(f"num_samples must be >= 40 for tabular, got {num_samples}")
+    x, y = make_classification(
+        n_samples=n,
+        n_features=20,
+        n_informative=10,
+        n_redundant=5,
+        n_classes=4,
+        n_clusters_per_class=2,
+        class_sep=1.0,
+        flip_y=0.02,
+        random_state=7,
+    )
+    split = math.floor(0.75 * n)
+    mean, std = x[:split].mean(axis=0), x[:split].std(axis=0) + 1e-12
+    train, test = _tensor_split((x - mean) / std, y, 0.75)
+    return Task(
+        name="tabular",
+        model_fn=_tabular_mlp,
+        train_set=train,
+        test_set=test,
+        loss_fn=_cross_entropy(),
+        num_classes=4,
+        description=f"synthetic 4-class table, {len(train)} train / {len(test)} test, "
+        "MLP 20-64-64-4",
+    )
+
+
 register_task("mnist1d-bn", mnist1d_bn_task, "MNIST-1D, 1-D CNN with BatchNorm")
 register_task("mnist1d-gru", mnist1d_gru_task, "MNIST-1D read by a GRU (recurrent net)")
 register_task("spirals", spirals_task, "3 noisy spiral arms (synthetic, hard), plain MLP")
 register_task("cancer", cancer_task, "breast-cancer table (bundled with sklearn), small MLP")
+register_task("tabular", tabular_task, "synthetic 4-class table (sklearn generator), MLP")
