@@ -18,13 +18,13 @@ re-exported here.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._io import atomic_file
 from .range_test import plot_range_test
 from .schedules import Schedule
 
@@ -228,16 +228,8 @@ def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: float = 12
     fmt = path.suffix.lstrip(".").lower()
     if not fmt:
         raise ValueError(f"path needs a suffix naming the image format (e.g. .png), got {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            figure.savefig(fh, format=fmt, dpi=dpi)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as fh:
+        figure.savefig(fh, format=fmt, dpi=dpi)
     return path
 
 

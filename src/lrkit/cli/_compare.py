@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import CLIError
+from ._common import CLIError, positive_int
 
 __all__ = ["parse_strategies", "register", "run"]
 
@@ -76,14 +76,14 @@ def register(subparsers: Any) -> None:
         metavar="LIST",
         help="comma-separated names and .toml/.json files (default: the seed's ten strategies)",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=30, help="epochs per run (30)")
-    parser.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..N-1 (3)")
-    parser.add_argument("--batch-size", type=_positive_int, default=64, help="base batch size (64)")
+    parser.add_argument("--epochs", type=positive_int, default=30, help="epochs per run (30)")
+    parser.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 (3)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="base batch size (64)")
     parser.add_argument(
         "--lr", default=None, help="base LR for named strategies, or 'auto' (range test)"
     )
     parser.add_argument(
-        "--num-samples", type=_positive_int, default=None, help="dataset size (built-in tasks)"
+        "--num-samples", type=positive_int, default=None, help="dataset size (built-in tasks)"
     )
     parser.add_argument(
         "--label-noise",
@@ -98,23 +98,13 @@ def register(subparsers: Any) -> None:
     group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="torch CPU threads (1: fastest for small models, above all on a shared CPU)",
     )
     parser.add_argument("--device", default="cpu", help="torch device (cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def parse_strategies(text: str | None) -> list[Any]:

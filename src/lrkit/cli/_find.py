@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._common import CLIError
+from .._io import write_text
+from ._common import CLIError, positive_int
 
 __all__ = ["register", "run"]
 
@@ -33,16 +32,6 @@ examples:
 """
 
 _OPTIMIZERS = ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
-    return value
 
 
 def _positive_float(text: str) -> float:
@@ -72,13 +61,13 @@ def register(subparsers: Any) -> None:
         default=None,
         help="SGD/RMSprop momentum (default: 0.9 for sgd, torch's default otherwise)",
     )
-    parser.add_argument("--batch-size", type=_positive_int, default=64, help="default: 64")
-    parser.add_argument("--num-steps", type=_positive_int, default=100, help="default: 100")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="default: 64")
+    parser.add_argument("--num-steps", type=positive_int, default=100, help="default: 100")
     parser.add_argument("--start-lr", type=_positive_float, default=1e-7, help="default: 1e-7")
     parser.add_argument("--end-lr", type=_positive_float, default=10.0, help="default: 10")
     parser.add_argument("--mode", choices=("exp", "linear"), default="exp", help="default: exp")
     parser.add_argument("--seed", type=int, default=0, help="model init and batch order")
-    parser.add_argument("--num-samples", type=_positive_int, default=None, help="task size")
+    parser.add_argument("--num-samples", type=positive_int, default=None, help="task size")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--plot", metavar="PATH", help="write the loss-vs-LR plot (.png, .pdf)")
     parser.add_argument("--json", metavar="PATH", help="write the result as JSON")
@@ -164,13 +153,4 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write ``data`` to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")

@@ -7,6 +7,8 @@ import shlex
 import sys
 from typing import Any
 
+from ._common import positive_int
+
 __all__ = ["register", "run"]
 
 _DESCRIPTION = """\
@@ -37,28 +39,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument("name", metavar="NAME", help="the reproduction")
     parser.add_argument("--quick", action="store_true", help="a short smoke-sized run")
     parser.add_argument("--out", required=True, help="run folder")
-    parser.add_argument("--seeds", type=_positive_int, default=None, help="number of seeds")
+    parser.add_argument("--seeds", type=positive_int, default=None, help="number of seeds")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue an interrupted run")
     group.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="torch CPU threads (1: fastest for small models, above all on a shared CPU)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

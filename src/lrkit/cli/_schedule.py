@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._io import write_text
 from ..schedules import Schedule, parse
-from ._common import CLIError
+from ._common import CLIError, positive_int
 
 __all__ = ["register", "run", "split_label", "summary_table"]
 
@@ -54,7 +53,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--steps",
-        type=_positive_int,
+        type=positive_int,
         required=True,
         metavar="N",
         help="evaluate at t = 0, 1, ..., N",
@@ -146,19 +145,9 @@ def _write_plot(path: Path, schedules: dict[str, Schedule], args: argparse.Names
 
 def _atomic_write(path: Path, text: str) -> Path:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return write_text(path, text)
     except OSError as exc:
         raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _check_image_suffix(path: Path) -> None:
@@ -170,13 +159,3 @@ def _check_image_suffix(path: Path) -> None:
         raise CLIError(
             f"--plot {path}: the suffix must name an image format, one of {', '.join(formats)}"
         )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number > 0, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number > 0, got {text!r}")
-    return value

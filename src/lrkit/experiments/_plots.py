@@ -114,12 +114,12 @@ def plot_schedules(
 
 
 def _save(fig: Any, path: Path) -> None:
-    import os
+    from ..plotting import save_figure
 
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    _pyplot().close(fig)
-    os.replace(tmp, path)
+    try:
+        save_figure(fig, path, dpi=110)
+    finally:
+        _pyplot().close(fig)
 
 
 def write_plots(

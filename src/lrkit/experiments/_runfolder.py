@@ -21,7 +21,6 @@ import csv
 import io
 import json
 import math
-import os
 import platform
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import write_text as _write_text
 from ._trainer import METRIC_COLUMNS, RunResult
 
 __all__ = [
@@ -62,12 +62,7 @@ SUMMARY_KEYS = (
 
 def write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+    return _write_text(path, text)
 
 
 def _json_safe(value: Any) -> Any:

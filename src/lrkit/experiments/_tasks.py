@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._io import atomic_file
+
 if TYPE_CHECKING:
     import torch
 
@@ -302,10 +304,8 @@ def _mnist1d_arrays(num_samples: int) -> dict[str, np.ndarray]:
         "y_test": data["y_test"].astype(np.int64),
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic_file(path, "wb") as fh:
+            np.savez(fh, **arrays)
     except OSError:
         pass  # an unwritable cache only costs regeneration time
     return arrays

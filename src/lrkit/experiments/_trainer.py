@@ -16,7 +16,6 @@ restored when ``train`` returns.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._io import atomic_file
 from ._strategies import Strategy
 from ._tasks import Task
 
@@ -381,10 +381,8 @@ class _Loop:
                 torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
             ),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        with atomic_file(path, "wb") as fh:
+            torch.save(payload, fh)
 
 
 def _load_checkpoint(

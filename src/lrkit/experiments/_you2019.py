@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..plotting import save_figure
 from ._compare import CompareResult, compare
 from ._reproductions import register_reproduction
 from ._runfolder import write_report
@@ -303,7 +304,6 @@ def judge(result: CompareResult, *, decay_at: int) -> str:
 
 def _plot(result: CompareResult, *, decay_at: int) -> tuple[str, str]:
     """Two panels: noisy-label fit and clean test accuracy vs epochs."""
-    import os
 
     import matplotlib
 
@@ -325,10 +325,10 @@ def _plot(result: CompareResult, *, decay_at: int) -> tuple[str, str]:
     right.set_title("Clean test accuracy")
     fig.tight_layout()
     path = Path(result.out) / "you2019.png"
-    tmp = path.with_name(f".you2019.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        save_figure(fig, path, dpi=110)
+    finally:
+        plt.close(fig)
     return ("Noisy-label fit and clean test accuracy vs epochs (dashed: the decay)", path.name)
 
 
