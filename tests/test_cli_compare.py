@@ -103,3 +103,42 @@ def test_reproduce_you2019_quick_writes_a_report_with_a_verdict(tmp_path, capsys
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary["strategies"]) == ["small-constant", "large-constant", "large-then-decayed"]
     assert all(s["seeds"] == 2 for s in summary["strategies"].values())
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_a_resumable_folder_and_resume_loses_no_row(tmp_path):
+    """A real SIGINT to the command: exit 130 with one line, no temporary files, and
+    --resume finishes with exactly one row per (strategy, seed, epoch)."""
+    import csv
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    epochs = 150
+    args = [sys.executable, "-m", "lrkit", "compare", "--task", "digits", "--quiet"]
+    args += ["--strategies", "constant", "--epochs", str(epochs), "--seeds", "1", "--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any((out / "checkpoints").glob("*.pt")) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no checkpoint within 60 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    if proc.returncode == 0:  # pragma: no cover - the run beat the signal; nothing to test
+        pytest.skip("the run finished before the interrupt arrived")
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [
+        f"lrkit compare: interrupted; rerun with --resume to continue {out}"
+    ]
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with (out / "metrics.csv").open() as fh:
+        keys = [(r["strategy"], r["seed"], int(r["epoch"])) for r in csv.DictReader(fh)]
+    assert sorted(keys) == [("constant", "0", e) for e in range(1, epochs + 1)]

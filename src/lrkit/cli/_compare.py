@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             f"lrkit compare: interrupted; rerun with --resume to continue {args.out}",
             file=sys.stderr,
         )
-        raise
+        return 130
     print(format_table(result.summary, markdown=False))
     print(f"report: {result.report}")
     return 0

@@ -78,6 +78,6 @@ def run(args: argparse.Namespace) -> int:
             f"lrkit reproduce: interrupted; rerun with --resume to continue {args.out}",
             file=sys.stderr,
         )
-        raise
+        return 130
     print(f"report: {report}")
     return 0
