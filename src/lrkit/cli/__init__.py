@@ -7,13 +7,15 @@ matplotlib only inside the functions that run the command, so ``lrkit --help``
 stays fast.
 
 Errors a user can fix (bad arguments, bad specs, missing files) print one line
-on stderr and exit with status 2; Ctrl-C exits with status 130.
+on stderr and exit with status 2 (set ``LRKIT_DEBUG=1`` to see the traceback);
+Ctrl-C exits with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -54,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("lrkit: interrupted", file=sys.stderr)
         return 130
     except (CLIError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+        if os.environ.get("LRKIT_DEBUG"):
+            raise
         print(f"lrkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
