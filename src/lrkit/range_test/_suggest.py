@@ -15,7 +15,15 @@ import numpy as np
 from ._fit import local_fit
 from ._stop import StopRule
 
-__all__ = ["Analysis", "fastai_curve", "lrkit_rule", "minimum", "steepest", "valley"]
+__all__ = [
+    "Analysis",
+    "descent_weight",
+    "fastai_curve",
+    "lrkit_rule",
+    "minimum",
+    "steepest",
+    "valley",
+]
 
 
 def _finite_prefix(lrs: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,12 +131,34 @@ class Analysis:
     reason: str
 
 
-# Where the suggestion sits, in decades (chosen on the cases of
-# benchmarks/range_test_quality.py and four more: see docs/benchmarks.md).
+# Where the suggestion sits, in decades (chosen on the twelve tuning cases of
+# benchmarks/range_test_quality.py only; its held-out cases were not used).
 SHIFT = 0.15  # above the centre of the steepest descent
 EDGE_MARGIN = 1.2  # below the edge when the loss never clearly fell
-REL_DROP = 0.05  # a descent must lower the fitted loss by at least this fraction
+REL_DROP = 0.05  # a clear descent lowers the fitted loss by at least this fraction
 TAU_SE = 8.0  # a change of the fit is significant above this many standard errors
+
+
+def descent_weight(drop: float, tau: float, scale: float) -> float:
+    """How much a descent of the fitted loss is trusted, from 0 (none) to 1 (clear).
+
+    ``w = clip(drop / tau - 1, 0, 1) * clip(drop / (0.05 scale), 0, 1)``: zero up to
+    the significance level ``tau``, one from ``2 tau`` on, and scaled down while the
+    drop is under 5% of the loss ``scale``. A hard threshold would make the suggestion
+    jump between its two rules when a weak descent is near the threshold, which is
+    where most of its seed-to-seed spread came from.
+
+    Example:
+        >>> descent_weight(0.5, 0.125, 2.0), descent_weight(0.1875, 0.125, 2.0)
+        (1.0, 0.5)
+        >>> descent_weight(0.05, 0.0125, 2.0), descent_weight(0.05, 0.125, 2.0)
+        (0.5, 0.0)
+    """
+    if not (tau > 0.0 and scale > 0.0):
+        return 0.0
+    significance = min(max(drop / tau - 1.0, 0.0), 1.0)
+    size = min(max(drop / (REL_DROP * scale), 0.0), 1.0)
+    return significance * size
 
 
 def lrkit_rule(
@@ -142,19 +172,24 @@ def lrkit_rule(
     2. The edge ``x_edge``: the first point where ``f`` rises more than ``tau`` above
        its running minimum; beyond it training is unstable. Only the curve before the
        edge is read.
-    3. A descent: ``x_min = argmin f`` before the edge, with a drop of more than ``tau``
-       and more than 5% of the loss. Its strength ``s = max(-f', 0)``; the interval
-       ``[x_lo, x_hi]`` is the stretch around the steepest point where
-       ``s >= max(s) / 2``; its centre ``x_c = sum(x s) / sum(s)`` (far less noisy
-       than an argmax). The suggestion is
-       ``x* = min(x_c + 0.15, x_edge - safety, x_min)``.
-    4. No descent but an edge (the model did not learn within the sweep, but the LR
-       at which it becomes unstable is visible): ``x* = x_edge - 1.2``, interval
-       ``[x* - 0.5, x_edge - safety]``.
+    3. A descent: ``x_min = argmin f`` before the edge, its drop
+       ``d = max f - f(x_min)`` and its weight ``w =`` :func:`descent_weight`
+       (0 below ``tau``, 1 for a drop above ``2 tau`` and 5% of the loss). Its strength
+       ``s = max(-f', 0)``; the interval ``[x_lo, x_hi]`` is the stretch around the
+       steepest point where ``s >= max(s) / 2``; its centre
+       ``x_c = sum(x s) / sum(s)`` (far less noisy than an argmax). The descent's
+       answer is ``x_d = min(x_c + 0.15, x_edge - safety, x_min)``.
+    4. The edge's answer (the model did not learn within the sweep, but the LR at which
+       it becomes unstable is visible) is ``x_e = x_edge - 1.2``.
+    5. The suggestion ``x* = w x_d + (1 - w) x_e``: the descent's answer for a clear
+       descent, the edge's without one, and in between for a weak one (so that it
+       moves smoothly instead of jumping 0.5 decades or more). Without an edge, only a
+       clear descent (``w = 1``) gives an answer. Without a clear descent the interval
+       is ``[x* - 0.5, x_edge - safety]``.
 
-    Unreliable (no suggestion): fewer than ``min_points`` points, no descent and no
-    edge (a flat curve), a loss that rises from the start, a descent that runs into
-    ``start_lr`` or is still steep at ``end_lr``.
+    Unreliable (no suggestion): fewer than ``min_points`` points, no clear descent and
+    no edge (a flat curve), a loss that rises from the start, a clear descent that runs
+    into ``start_lr`` or is still steep at ``end_lr``.
     """
     n = len(x)
     empty = np.full(n, np.nan)
@@ -184,7 +219,15 @@ def lrkit_rule(
     i_min = int(np.argmin(fit[: i_edge + 1]))
     drop = float(np.max(fit[: i_min + 1]) - fit[i_min])
     scale = float(np.max(np.abs(fit[: i_min + 1])))
-    if i_min == 0 or drop <= max(tau, REL_DROP * scale):
+    weight = 0.0 if i_min == 0 else descent_weight(drop, tau, scale)
+    if not rising.size and weight < 1.0:
+        weight = 0.0  # no edge to lean on: only a clear descent gives an answer
+    descent = _steepest_descent(x, slope, i_min, first) if weight > 0.0 else None
+    if isinstance(descent, str):
+        if weight == 1.0:
+            return unreliable(descent)
+        weight = 0.0  # a weak descent that runs off an end of the sweep: not read
+    if weight == 0.0 or descent is None or isinstance(descent, str):
         if not rising.size:
             return unreliable(
                 f"flat curve: the fitted loss changed by less than {tau:.3g} (the noise "
@@ -206,6 +249,28 @@ def lrkit_rule(
             f"no clear descent within the sweep: {EDGE_MARGIN:g} decades below where the "
             "loss starts to rise",
         )
+    lo, hi, centre = descent
+    suggestion = min(centre + SHIFT, x_edge - safety, float(x[i_min]))
+    how = f"the centre of the steepest descent, shifted up by {SHIFT:g} decades"
+    if suggestion < centre + SHIFT:
+        how = f"{safety:g} decades below where the loss starts to rise"
+        if suggestion == float(x[i_min]):
+            how = "the loss minimum (the descent ends close to the edge)"
+    if weight < 1.0:
+        suggestion = weight * suggestion + (1.0 - weight) * (x_edge - EDGE_MARGIN)
+        how = (
+            f"a weak descent (weight {weight:.2f}): between {how} and {EDGE_MARGIN:g} "
+            "decades below where the loss starts to rise"
+        )
+    interval = (min(float(x[lo]), suggestion), max(float(x[hi]), suggestion))
+    return Analysis(fit, slope, suggestion, interval, True, how)
+
+
+def _steepest_descent(
+    x: np.ndarray, slope: np.ndarray, i_min: int, first: int
+) -> tuple[int, int, float] | str:
+    """``(lo, hi, x_c)`` of the half-steepest stretch before ``i_min``, or why it is unusable."""
+    n = len(x)
     strength = np.maximum(-slope[: i_min + 1], 0.0)
     # Likewise for the steepest point (the interval may still reach start_lr).
     first = min(first, i_min)
@@ -218,21 +283,11 @@ def lrkit_rule(
     while hi < i_min and strength[hi + 1] >= half:
         hi += 1
     if lo == 0:
-        return unreliable(
+        return (
             "the loss was already falling steeply at start_lr; lower start_lr to see "
             "where the descent begins"
         )
     if hi == n - 1:
-        return unreliable(
-            "the loss was still falling steeply at the last LR; raise end_lr or num_steps"
-        )
+        return "the loss was still falling steeply at the last LR; raise end_lr or num_steps"
     w = strength[lo : hi + 1]
-    centre = float(np.sum(x[lo : hi + 1] * w) / np.sum(w))
-    suggestion = min(centre + SHIFT, x_edge - safety, float(x[i_min]))
-    how = "the centre of the steepest descent, shifted up by 0.15 decades"
-    if suggestion < centre + SHIFT:
-        how = f"{safety:g} decades below where the loss starts to rise"
-        if suggestion == float(x[i_min]):
-            how = "the loss minimum (the descent ends close to the edge)"
-    interval = (min(float(x[lo]), suggestion), max(float(x[hi]), suggestion))
-    return Analysis(fit, slope, suggestion, interval, True, how)
+    return lo, hi, float(np.sum(x[lo : hi + 1] * w) / np.sum(w))
