@@ -220,8 +220,10 @@ def analyze(
     where the fitted slope is at least half its steepest), ``x_edge`` the first LR at
     which the fitted loss rises significantly above its running minimum (training
     becomes unstable) and ``x_min`` the fitted minimum before it. A curve that never
-    clearly falls but shows an edge gets ``x* = x_edge - 1.2``. The interval is the
-    half-steepest stretch.
+    clearly falls but shows an edge gets ``x* = x_edge - 1.2``; a weak descent (a drop
+    between one and two noise levels ``tau``, or under 5% of the loss) gets a weighted
+    mean of the two answers, so the suggestion does not jump when noise tips a descent
+    over a threshold. The interval is the half-steepest stretch.
 
     Args:
         lrs: strictly increasing, finite, positive learning rates (first param group).

@@ -259,8 +259,9 @@ def lrkit_rule(
     if weight < 1.0:
         suggestion = weight * suggestion + (1.0 - weight) * (x_edge - EDGE_MARGIN)
         how = (
-            f"a weak descent (weight {weight:.2f}): between {how} and {EDGE_MARGIN:g} "
-            "decades below where the loss starts to rise"
+            f"a weak descent (weight {weight:.2f}): the descent's answer ({how}) "
+            f"blended with the edge's ({EDGE_MARGIN:g} decades below where the loss "
+            "starts to rise)"
         )
     interval = (min(float(x[lo]), suggestion), max(float(x[hi]), suggestion))
     return Analysis(fit, slope, suggestion, interval, True, how)
