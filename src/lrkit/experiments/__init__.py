@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from ._compare import CompareResult, compare, register_lr_finder, registered_lr_finders
-from ._plots import plot_curves, plot_schedules, write_plots
+from ._plots import plot_curves, plot_strategy_schedules, write_plots
 from ._reproductions import get_reproduction, register_reproduction, registered_reproductions
 from ._runfolder import (
     CSV_COLUMNS,
@@ -62,7 +62,7 @@ __all__ = [
     "get_task",
     "load_strategies",
     "plot_curves",
-    "plot_schedules",
+    "plot_strategy_schedules",
     "prepare_run_folder",
     "ranked",
     "read_metrics",

@@ -18,7 +18,7 @@ from ._trainer import RunResult
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_curves", "plot_schedules", "write_plots"]
+__all__ = ["plot_curves", "plot_strategy_schedules", "write_plots"]
 
 
 def _pyplot() -> Any:
@@ -80,7 +80,7 @@ def plot_curves(
     return ax
 
 
-def plot_schedules(
+def plot_strategy_schedules(
     strategies: Sequence[Strategy], results: Sequence[RunResult], *, epochs: int
 ) -> Any:
     """A figure with each strategy's LR and batch size against epochs."""
@@ -187,7 +187,7 @@ def write_plots(
         fig.tight_layout()
         _save(fig, out / file)
         made.append((caption, file))
-    fig = plot_schedules(strategies, results, epochs=epochs)
+    fig = plot_strategy_schedules(strategies, results, epochs=epochs)
     _save(fig, out / "schedules.png")
     made.append(("Learning rate and batch size vs epochs", "schedules.png"))
     return made
