@@ -1,15 +1,14 @@
-"""Where colleagues' built-ins plug into the lab without editing the lab's modules.
+"""Built-ins that live in modules of their own, registered before any registry is read.
 
-Modules listed in :data:`PLUGINS` are imported (once, if they exist) before any
-registry is read; each registers its tasks, strategies, LR finders or
-reproductions at import time with the ``register_*`` functions. A module that is
-missing is skipped; one that fails to import raises, so a bug is not hidden.
+Each module listed in :data:`PLUGINS` registers its tasks, strategies, LR finders
+or reproductions at import time with the ``register_*`` functions. They are
+imported lazily, on the first look-up, so that ``import lrkit.experiments`` stays
+cheap; an import error is raised, never hidden.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 __all__ = ["PLUGINS", "load_plugins"]
 
@@ -26,11 +25,10 @@ _loaded = False
 
 
 def load_plugins() -> None:
-    """Import every module of :data:`PLUGINS` that exists (idempotent)."""
+    """Import every module of :data:`PLUGINS` (idempotent)."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
     for name in PLUGINS:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+        importlib.import_module(name)
+    _loaded = True
