@@ -11,7 +11,7 @@ import pytest
 from lrkit.batch_size import count_updates
 from lrkit.experiments import Strategy, StrategyContext, get_strategy, registered_strategies
 
-NAMES = ("increase-batch", "hybrid", "higher-lr-batch", "higher-momentum")
+NAMES = ("decaying-lr", "increase-batch", "hybrid", "higher-lr-batch", "higher-momentum")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -33,7 +33,8 @@ def test_strategies_keep_the_reference_noise_scale(name: str) -> None:
 def test_update_counts_shrink_as_in_the_paper() -> None:
     ctx = StrategyContext(epochs=20, batch_size=32, train_size=32_000)
     updates = {n: count_updates(get_strategy(n, ctx).batch_size, 32_000, 20) for n in NAMES}
-    base = 20 * 1000
+    base = updates["decaying-lr"]
+    assert base == 20 * 1000
     assert base / updates["increase-batch"] > 2.5
     assert base / updates["higher-lr-batch"] > 10 and base / updates["higher-momentum"] > 10
 

@@ -6,6 +6,7 @@ with momentum 0.9, the LR divided by 5 at 30%, 60% and 80% of the epochs
 the noise scale ``lr * N / (B * (1 - m))`` of that schedule at every epoch
 (:func:`lrkit.batch_size.increase_batch_instead`):
 
+- ``decaying-lr``: the reference itself (constant batch), the baseline to compare with.
 - ``increase-batch``: the batch grows 5x at each milestone instead, up to the
   training-set size.
 - ``hybrid``: the same with the paper's cap of about N/10; past it the LR decays.
@@ -64,6 +65,22 @@ def _strategy(name: str, plan: BatchPlan, description: str) -> Strategy:
     )
 
 
+def _decaying_lr(ctx: StrategyContext) -> Strategy:
+    ref = reference_schedule(ctx)
+    return Strategy(
+        name="decaying-lr",
+        optimizer="sgd",
+        lr=ref,
+        optimizer_kwargs={"momentum": MOMENTUM},
+        clock="epoch",
+        batch_size=ctx.batch_size,
+        description=(
+            f"SGD momentum 0.9, lr {ref.lr:g} / 5 at epochs "
+            f"{', '.join(f'{m:g}' for m in ref.milestones)}, batch {ctx.batch_size}"
+        ),
+    )
+
+
 def _increase_batch(ctx: StrategyContext) -> Strategy:
     ref = reference_schedule(ctx)
     cap = max(ctx.batch_size, min(ctx.train_size, ctx.batch_size * FACTOR**3))
@@ -109,6 +126,9 @@ def _higher_momentum(ctx: StrategyContext) -> Strategy:
     )
 
 
+register_strategy(
+    "decaying-lr", _decaying_lr, "SGD, LR / 5 at 30/60/80% of the epochs (the batch rows' baseline)"
+)
 register_strategy(
     "increase-batch", _increase_batch, "SGD, batch x5 where step decay would divide the LR"
 )
