@@ -1,0 +1,95 @@
+"""The scripts in examples/ run as a user would run them, with tiny settings.
+
+``range_test_then_train.py`` as a plain subprocess; ``ddp_increase_batch.py`` under
+torchrun (``python -m torch.distributed.run --standalone``, 2 processes on gloo, the
+rendezvous on localhost). Checked: exit code 0, and what they print: the one-cycle
+peak is the top of the range test's interval and training learns; the per-epoch
+batch sizes and update counts follow the plan (growing at the milestones, then the
+LR decays past the cap) and are the same on both ranks.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+TIMEOUT = 90
+
+
+def _run(*cmd: str) -> str:
+    """Run ``python *cmd`` in its own session; on timeout kill it and its workers."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    proc = subprocess.Popen(
+        [sys.executable, *cmd],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"timed out after {TIMEOUT} s:\n{out[-3000:]}{err[-3000:]}")
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    return out
+
+
+@pytest.mark.timeout(2 * TIMEOUT)
+def test_range_test_then_train_uses_the_interval_top_and_learns() -> None:
+    out = _run(
+        str(EXAMPLES / "range_test_then_train.py"), "--task", "digits", "--epochs", "3",
+        "--sweep-steps", "60",
+    )  # fmt: skip
+    interval = re.search(r"interval \[([\d.e+-]+), ([\d.e+-]+)\]", out)
+    peak = re.search(r"one-cycle max_lr ([\d.e+-]+)", out)
+    final = re.search(r"final test accuracy ([\d.]+)", out)
+    assert interval and peak and final, out
+    assert float(interval[1]) < float(interval[2])
+    assert math.isclose(float(peak[1]), float(interval[2]), rel_tol=1e-2)  # printed to 3 digits
+    assert len(re.findall(r"^epoch ", out, flags=re.M)) == 3
+    assert float(final[1]) > 0.5, out  # ten classes: chance is 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2 * TIMEOUT)
+def test_ddp_example_under_torchrun_follows_the_batch_plan_on_both_ranks() -> None:
+    from lrkit.batch_size import increase_batch_instead
+    from lrkit.schedules import MultiStepDecay
+
+    n_train, epochs = 400, 4  # --num-samples 500: 400 train / 100 test
+    out = _run(
+        "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        str(EXAMPLES / "ddp_increase_batch.py"), "--epochs", str(epochs),
+        "--num-samples", "500", "--batch-size", "16", "--max-batch-size", "48",
+        "--milestones", "2,3", "--gamma", "0.5", "--micro-batch-size", "8", "--noise-scale",
+    )  # fmt: skip
+    ref = MultiStepDecay(lr=0.1, milestones=[2, 3], gamma=0.5)
+    plan = increase_batch_instead(ref, 16, 48, momentum=0.9, granularity=2)
+    expected = [int(plan.batch_size(e)) for e in range(epochs)]
+    assert expected == [16, 16, 32, 48]  # grows at the milestones, capped at 48
+    expected_updates = [math.ceil(n_train / b) for b in expected]
+
+    assert "world size 2" in out, out
+    rows = re.findall(r"^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)", out, re.M)
+    assert [int(r[0]) for r in rows] == list(range(epochs)), out  # rank 0 only: once per epoch
+    assert [int(r[1]) for r in rows] == expected
+    assert [int(r[3]) for r in rows] == expected_updates
+    lrs = [float(r[2]) for r in rows]
+    assert lrs == pytest.approx([0.1, 0.1, 0.1, 0.075], abs=1e-4)  # the hybrid part past the cap
+    losses = [float(r[4]) for r in rows]
+    assert losses[-1] < losses[0], out
+
+    finals = dict(re.findall(r"^rank (\d): (.*)$", out, re.M))
+    assert sorted(finals) == ["0", "1"], out
+    assert finals["0"] == finals["1"] == f"batch sizes {expected}, updates {expected_updates}"
