@@ -1,6 +1,6 @@
 """Grow the batch instead of decaying the LR, data parallel (Smith et al. 2018).
 
-Run on N processes (gloo on CPU, nccl when CUDA is available)::
+Run on N processes (nccl with one GPU per process, else gloo on the CPU)::
 
     torchrun --nproc_per_node=2 examples/ddp_increase_batch.py --epochs 12
 
@@ -65,8 +65,10 @@ def setup() -> tuple[int, int, torch.device]:
     if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) == 1:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return 0, 1, device
-    if torch.cuda.is_available():
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
+    if torch.cuda.is_available() and local_world <= torch.cuda.device_count():
+        # one GPU per process; with fewer GPUs than processes, gloo on the CPU
         torch.cuda.set_device(local_rank)
         dist.init_process_group("nccl")
         device = torch.device("cuda", local_rank)
