@@ -33,8 +33,8 @@ demo: $(VENV)/.lab
 	$(VENV)/bin/lrkit compare --task mnist1d --out $(DEMO_OUT) --overwrite
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff format --check src tests benchmarks
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples
 
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy
