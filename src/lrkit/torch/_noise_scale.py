@@ -44,9 +44,8 @@ class NoiseScaleState:
 class GradientNoiseScale:
     """Estimate the simple noise scale ``B_simple = tr(Sigma) / |G|^2`` during training.
 
-    From the squared norms of gradients at two batch sizes ``Bs < Bb`` (a micro-batch
-    and the accumulated batch, or one rank's and the all-reduced gradient), the
-    unbiased estimates are (McCandlish et al. 2018, appendix A)::
+    From the squared norms of gradients at two batch sizes ``Bs < Bb``, the unbiased
+    estimates are (McCandlish et al. 2018, appendix A)::
 
         |G|^2     ~ (Bb |G_b|^2 - Bs |G_s|^2) / (Bb - Bs)
         tr(Sigma) ~ (|G_s|^2 - |G_b|^2) / (1/Bs - 1/Bb)
@@ -55,6 +54,12 @@ class GradientNoiseScale:
     the ratio of the EMAs (the ratio of single estimates is biased). Beyond the
     critical batch ``B_crit ~ B_simple`` larger batches buy little speed-up, so it
     is a natural ``max_batch_size`` for :func:`lrkit.batch_size.increase_batch_instead`.
+
+    :meth:`update_from` takes the norms that ``accumulate_gradients(...,
+    measure_noise=True)`` measures (a micro-batch and the accumulated batch; under
+    DDP this needs at least two micro-batches per rank). :meth:`update` takes any two
+    batch sizes, for example one rank's gradient and the all-reduced one, measured
+    by your own code.
 
     Args:
         beta: EMA weight on the past, in [0, 1).
