@@ -132,9 +132,24 @@ def _construct(cls: type[Configurable], args: list[Any], kwargs: dict[str, Any])
 
 
 def fingerprint(value: Configurable) -> str:
-    """A short, stable hash of a value's config: equal configs give equal fingerprints."""
-    text = json.dumps(value.to_config(), sort_keys=True, separators=(",", ":"))
+    """A short, stable hash of a value's config: equal configs give equal fingerprints.
+
+    Whole floats hash as ints, so ``total_steps=1000`` and ``total_steps=1000.0``
+    (equal values with equal configs) share a fingerprint.
+    """
+    text = json.dumps(_canonical(value.to_config()), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with whole floats as ints (``1000.0 == 1000`` in a config, so one text)."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2.0**53:
+        return int(value)
+    return value
 
 
 def parse_spec(spec: str) -> Configurable:

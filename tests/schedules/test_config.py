@@ -118,3 +118,19 @@ def test_from_config_refuses_unknown_names_and_non_dicts() -> None:
         from_config({"name": "nope"})
     with pytest.raises(ConfigError, match="dict"):
         from_config([1, 2])  # type: ignore[arg-type]
+
+
+def test_equal_schedules_have_equal_fingerprints_whatever_int_or_float() -> None:
+    # total_steps=1000 and total_steps=1000.0 make equal (==, same hash) schedules whose
+    # configs compare equal; their fingerprints, which guard resuming, must agree too.
+    pairs = [
+        (CosineDecay(0.1, 1000), CosineDecay(0.1, 1000.0)),
+        (
+            Warmup(MultiStepDecay(0.1, [30, 60]), warmup_steps=5),
+            Warmup(MultiStepDecay(0.1, [30.0, 60.0]), warmup_steps=5.0),
+        ),
+    ]
+    for a, b in pairs:
+        assert a == b and a.to_config() == b.to_config()
+        assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(CosineDecay(0.1, 1000)) != fingerprint(CosineDecay(0.1, 1000.5))
