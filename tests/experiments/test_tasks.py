@@ -136,6 +136,9 @@ def user_module(tmp_path, monkeypatch):
 
             def not_a_task():
                 return 42
+
+            def raises():
+                raise RuntimeError("kaput")
             """
         )
     )
@@ -161,6 +164,7 @@ def test_user_task_by_path(user_module):
         ("broken_tasks:make", "cannot import 'broken_tasks': ModuleNotFoundError"),
         ("my_tasks:missing", "has no function 'missing'"),
         ("my_tasks:not_a_task", "must return lrkit.experiments.Task, got int"),
+        ("my_tasks:raises", r"my_tasks:raises.*raises\(\) failed: RuntimeError: kaput"),
     ],
 )
 def test_user_task_errors_are_one_clear_line(user_module, spec, match):

@@ -202,7 +202,12 @@ def _load_user_task(spec: str) -> Task:
     func = getattr(module, func_name, None)
     if func is None or not callable(func):
         raise ValueError(f"task {spec!r}: module {module_name!r} has no function {func_name!r}")
-    task = func()
+    try:
+        task = func()
+    except Exception as exc:  # the user's code failed: one line, as for an import error
+        raise ValueError(
+            f"task {spec!r}: {func_name}() failed: {type(exc).__name__}: {exc}"
+        ) from None
     if not isinstance(task, Task):
         raise ValueError(
             f"task {spec!r}: {func_name}() must return lrkit.experiments.Task, "
