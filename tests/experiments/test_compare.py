@@ -101,6 +101,39 @@ def test_overwrite_refuses_a_folder_that_is_not_a_run_folder(tmp_path):
     assert (tmp_path / "precious.txt").exists()
 
 
+@pytest.mark.parametrize("text", ['{"editor": "vim"}', "[1, 2]", "{not json"])
+def test_overwrite_and_resume_refuse_a_folder_with_a_foreign_config_json(tmp_path, text):
+    # Another program's config.json does not make a folder an lrkit run folder.
+    (tmp_path / "config.json").write_text(text)
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not an lrkit run folder"):
+        _run(tmp_path, overwrite=True)
+    with pytest.raises(ValueError, match="not an lrkit run folder") as info:
+        _run(tmp_path, resume=True)
+    assert "\n" not in str(info.value)
+    assert (tmp_path / "precious.txt").exists()
+    assert (tmp_path / "config.json").read_text() == text
+
+
+def test_resume_refuses_a_strategy_value_that_changed_since_the_run(tmp_path):
+    # A strategy from a file, edited before --resume, must not be silently replaced
+    # by the stored one (nor mixed with its finished runs).
+    out = tmp_path / "run"
+    first = Strategy(name="mine", optimizer="sgd", lr=Constant(lr=0.1))
+    _run(out, strategies=[first], seeds=1)
+    _run(out, strategies=[first], seeds=1, resume=True)  # unchanged: fine
+    edited = Strategy(name="mine", optimizer="adam", lr=Constant(lr=0.001))
+    with pytest.raises(ValueError, match=r"cannot resume .*strategy 'mine'"):
+        _run(out, strategies=[edited], seeds=1, resume=True)
+
+
+def test_a_bad_device_fails_before_anything_is_written(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="device 'bogus'"):
+        _run(out, device="bogus")
+    assert not out.exists()
+
+
 class _Stop(Exception):
     pass
 

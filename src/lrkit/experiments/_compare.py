@@ -147,6 +147,7 @@ def compare(
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
     if not strategies:
         raise ValueError("strategies must name at least one strategy")
+    _check_device(device)
     if isinstance(task_spec, Task):
         task, spec = task_spec, task_spec.name
     else:
@@ -176,6 +177,13 @@ def compare(
     finder_notes: list[str] = []
     if stored is not None:  # resume exactly what was planned, even if defaults changed since
         built = [Strategy.from_config(cfg) for cfg in stored["strategies"]]
+        given = {s.name: s for s in strategies if isinstance(s, Strategy)}
+        changed = [s.name for s in built if s.name in given and given[s.name] != s]
+        if changed:  # an edited strategy file: its runs would mix with the old ones
+            raise ValueError(
+                f"cannot resume {out}: strategy {changed[0]!r} differs from the one the run "
+                "was made with; use --overwrite or another --out"
+            )
         finder_notes = list(stored.get("finder_notes", []))
     else:
         built, finder_notes = _build(strategies, ctx, task, lr_finder, out)
@@ -212,6 +220,17 @@ def compare(
         sections=[*finder_notes, *sections],
     )
     return CompareResult(out, summary, tuple(results), tuple(built), report, tuple(made))
+
+
+def _check_device(device: str) -> None:
+    """Refuse a device torch cannot use before anything is written."""
+    import torch
+
+    try:
+        torch.empty(0, device=torch.device(device))
+    except Exception as exc:  # RuntimeError, AssertionError (no CUDA build), ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"device {device!r} is not usable: {first}") from None
 
 
 def _build(

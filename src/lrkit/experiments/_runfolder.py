@@ -108,8 +108,8 @@ def prepare_run_folder(
 
     A missing or empty folder is fine. An existing one is refused unless
     ``resume`` (its ``config.json`` must describe the same ``plan``) or
-    ``overwrite`` (it must be an lrkit run folder, i.e. hold ``config.json``;
-    it is then deleted).
+    ``overwrite`` (it must be an lrkit run folder, i.e. hold a ``config.json``
+    with a ``plan``; it is then deleted).
 
     Raises:
         FileExistsError: ``out`` exists and neither flag allows it.
@@ -123,10 +123,12 @@ def prepare_run_folder(
     if not out.exists() or not any(out.iterdir()):
         return None
     config_file = out / "config.json"
+    stored = _run_config(config_file)
     if overwrite:
-        if not config_file.exists():
+        if stored is None:
             raise FileExistsError(
-                f"refusing to replace {out}: it is not an lrkit run folder (no config.json)"
+                f"refusing to replace {out}: it is not an lrkit run folder "
+                "(no config.json with a plan)"
             )
         shutil.rmtree(out)
         return None
@@ -134,9 +136,10 @@ def prepare_run_folder(
         raise FileExistsError(
             f"{out} already exists; use --resume to continue it or --overwrite to replace it"
         )
-    if not config_file.exists():
-        raise ValueError(f"cannot resume {out}: no config.json (not an lrkit run folder)")
-    stored: dict[str, Any] = json.loads(config_file.read_text())
+    if stored is None:
+        raise ValueError(
+            f"cannot resume {out}: not an lrkit run folder (no config.json with a plan)"
+        )
     if _json_safe(stored.get("plan")) != _json_safe(dict(plan)):
         old, new = stored.get("plan", {}), _json_safe(dict(plan))
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
@@ -144,6 +147,17 @@ def prepare_run_folder(
             f"cannot resume {out}: it was made with other settings ({', '.join(diff)}); "
             "use --overwrite or another --out"
         )
+    return stored
+
+
+def _run_config(path: Path) -> dict[str, Any] | None:
+    """The config.json of an lrkit run folder, or ``None`` (missing, unreadable, foreign)."""
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or not isinstance(stored.get("plan"), dict):
+        return None
     return stored
 
 
