@@ -113,6 +113,7 @@ def test_cli_find_reports_a_curve_without_suggestion_with_status_1(
         (["--task", "nope"], "nope"),
         (["--plot", "noext"], "--plot"),
         (["--start-lr", "1", "--end-lr", "0.1"], "end_lr"),
+        (["--device", "bogus"], "device 'bogus'"),
     ],
 )
 def test_cli_find_bad_arguments_exit_2(

@@ -83,8 +83,10 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise CLIError(f"--seed must be >= 0, got {args.seed}")
     from ..experiments import get_task
+    from ..experiments._compare import _check_device
     from ..experiments._range_test_strategies import finder_strategy, task_range_test
 
+    _check_device(args.device)
     task = get_task(args.task, num_samples=args.num_samples)
     kwargs = {} if args.momentum is None else {"momentum": args.momentum}
     strategy = finder_strategy(args.optimizer, args.batch_size, kwargs)
