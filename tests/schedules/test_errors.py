@@ -6,8 +6,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
+from lrkit.batch_size import BatchConstant
 from lrkit.schedules import (
     Clip,
     Constant,
@@ -332,3 +334,24 @@ def test_bad_arguments_raise_naming_argument_and_value(
 def test_bad_times_are_refused(t: Any) -> None:
     with pytest.raises(ValueError, match="t must"):
         CosineDecay(0.1, 10)(t)
+
+
+@pytest.mark.parametrize(
+    "t",
+    ["5", b"3", np.datetime64("2020"), 1 + 2j, True, [True, False], None, [[1, 2], [3]]],
+    ids=["str", "bytes", "datetime64", "complex", "bool", "bools", "none", "ragged"],
+)
+def test_non_numeric_times_raise_type_error_naming_t(t: Any) -> None:
+    # "5" used to read as 5.0 and a datetime64 as years since 1970; None and ragged
+    # lists gave numpy's own messages. A time must be a real number or an array of them.
+    with pytest.raises(TypeError, match="t must be a real number"):
+        CosineDecay(0.1, 10)(t)
+    with pytest.raises(TypeError, match="t must be a real number"):
+        BatchConstant(4)(t)
+
+
+def test_numeric_times_of_any_real_dtype_are_accepted() -> None:
+    s = CosineDecay(0.1, 10)
+    for t in (np.float32(5), np.int64(5), np.array(5), np.array([5], dtype=object), 5):
+        assert float(np.asarray(s(t)).ravel()[0]) == s(5.0)
+    assert s(np.array([], dtype=np.float64)).shape == (0,)

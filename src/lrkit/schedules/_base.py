@@ -53,8 +53,20 @@ class Schedule(Configurable):
 
 
 def as_time(t: Any) -> np.ndarray:
-    """Convert ``t`` to a float64 array, refusing NaN, infinite or negative times."""
-    arr = np.asarray(t, dtype=np.float64)
+    """Convert ``t`` to a float64 array, refusing NaN, infinite or negative times.
+
+    Raises:
+        TypeError: ``t`` is not a real number or an array of them (a string, a bool,
+            a complex number, a datetime, None, a ragged list).
+        ValueError: a time is negative, NaN or infinite.
+    """
+    try:
+        raw = np.asarray(t)
+        if t is None or raw.dtype.kind not in "iufO":
+            raise TypeError
+        arr = raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise TypeError(f"t must be a real number or an array of them, got {t!r}") from None
     if arr.ndim == 0:
         value = float(arr)
         if not (value >= 0.0 and math.isfinite(value)):
