@@ -185,3 +185,12 @@ def test_linear_warmup_is_continuous_into_its_schedule(
     just_before = s(np.nextafter(float(steps), 0.0))
     assert abs(just_before - inner(0)) <= 1e-9 * inner(0)
     assert s(steps) == inner(0)
+
+
+def test_one_cycle_momentum_never_leaves_its_range_by_rounding() -> None:
+    # high - (high - low) * 1 rounds to 0 when low is tiny next to high: the momentum
+    # fell below base_momentum (found by hypothesis). Mirror's values lie in [low, high].
+    low, high = 2.800995660023949e-297, 2.800995660023949e-297 + 0.0625
+    mom = OneCycle(max_lr=1.0, total_steps=1, pct_start=1.0, div_factor=1.0).momentum(low, high)
+    values = mom(np.arange(3.0))
+    assert np.all((values >= low) & (values <= high))

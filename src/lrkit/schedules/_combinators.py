@@ -298,7 +298,8 @@ class Mirror(Schedule):
         if span == 0.0:
             return np.full(t.shape, self.high)
         shape = np.clip((evaluate(self.schedule, t) - self.lr_low) / span, 0.0, 1.0)
-        return self.high - (self.high - self.low) * shape
+        # high - (high - low) * 1 can round below low (to 0 for a tiny low): clip it back.
+        return np.clip(self.high - (self.high - self.low) * shape, self.low, self.high)
 
 
 def check_momentum(name: str, value: Any) -> float:
