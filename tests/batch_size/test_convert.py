@@ -137,3 +137,20 @@ def test_scaling_rules() -> None:
         linear_scaling(0.1, 256, 0)
     with pytest.raises(ValueError, match="momentum"):
         noise_scale(0.1, 100, 10, momentum=1.0)
+
+
+@pytest.mark.parametrize("cap", [256, np.int64(256), 256.0], ids=["int", "np.int64", "float"])
+def test_a_knobs_start_batch_is_capped_whatever_the_caps_number_type(cap: object) -> None:
+    # The start batch 5 * 128 = 640 is above the cap: it is capped and the LR starts
+    # lower to match, as documented. A numpy or float cap used to raise instead.
+    plan = higher_lr_batch(StepDecay(0.1, 30, 0.2), 128, cap, factor=5)  # type: ignore[arg-type]
+    assert plan.batch_size(0) == 256
+    assert plan.lr(0) == pytest.approx(0.1 * 256 / 128)
+
+
+def test_count_updates_refuses_a_fractional_or_negative_number_of_epochs() -> None:
+    with pytest.raises(ValueError, match=r"epochs must be an integer >= 0, got 2\.5"):
+        count_updates(32, 100, 2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="epochs must be an integer >= 0, got -1"):
+        count_updates(32, 100, -1)
+    assert count_updates(32, 100, np.int64(2)) == 8  # type: ignore[arg-type]

@@ -142,12 +142,8 @@ def _plan(
         scale = (1.0 - new_momentum) / (1.0 - momentum)
         start /= scale
     start_batch = max(1, int(np.floor(start + 0.5)))
-    if (
-        start_batch > b0
-        and isinstance(max_batch_size, int)
-        and not isinstance(max_batch_size, bool)
-    ):
-        start_batch = max(b0, min(start_batch, max_batch_size))  # a knob's start is capped too
+    if start_batch > b0:  # a knob's start is capped too
+        start_batch = max(b0, min(start_batch, check_batch_size("max_batch_size", max_batch_size)))
     batch = BatchFromLR(
         lr=lr_schedule,
         batch_size=start_batch,

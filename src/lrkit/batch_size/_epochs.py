@@ -118,6 +118,8 @@ def count_updates(
         >>> count_updates(BatchStep(128, milestones=[60, 120, 160], factor=5), 50_000, 200)
         29000
     """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
     return sum(
         len(epoch_batch_sizes(schedule, dataset_size, e, last_batch=last_batch))
         for e in range(int(epochs))
