@@ -152,3 +152,10 @@ def test_batch_size_needs_numpy_only() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_batch_step_refuses_a_cap_below_its_first_batch_size() -> None:
+    # The cap would silently replace batch_size from t = 0 (BatchFromLR refuses it too).
+    with pytest.raises(ValueError, match="max_batch_size must be >= batch_size=128, got 64"):
+        BatchStep(128, milestones=[10], factor=2, max_batch_size=64)
+    assert BatchStep(128, milestones=[10], factor=2, max_batch_size=128)(20) == 128

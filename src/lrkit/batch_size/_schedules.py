@@ -104,7 +104,8 @@ class BatchStep(BatchSchedule):
         set_field(self, "factor", check_positive("factor", self.factor))
         g = _check_granularity(self)
         if self.max_batch_size is not None:
-            set_field(self, "max_batch_size", check_cap(self.max_batch_size, g))
+            cap = check_cap(self.max_batch_size, g, self.batch_size)
+            set_field(self, "max_batch_size", cap)
         set_field(self, "clock", check_clock(self.clock))
 
     def _value(self, t: np.ndarray) -> np.ndarray:
