@@ -222,3 +222,22 @@ def test_a_task_value_can_be_compared_directly(tmp_path):
     ctx = StrategyContext(epochs=1, batch_size=32, train_size=task.train_size)
     result = compare(task, ["adam"], epochs=1, seeds=[5], out=tmp_path / "r", plots=False)
     assert result.results[0].seed == 5 and ctx.steps_per_epoch == 3
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"optimizer_kwargs": {"foo": 1}}, "bad optimizer_kwargs"),
+        ({"optimizer": "adagrad", "momentum": Constant(lr=0.9)}, "does not apply to adagrad"),
+    ],
+)
+def test_a_strategy_torch_refuses_fails_before_anything_is_written_or_trained(
+    tmp_path, fields, match
+):
+    # Found at the first epoch, it left a folder with only config.json (so a rerun
+    # needed --resume or --overwrite), after training the strategies before it.
+    bad = Strategy(name="bad", **{"optimizer": "sgd", "lr": Constant(lr=0.1), **fields})
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=match):
+        _run(out, strategies=["constant", bad], seeds=1)
+    assert not out.exists()

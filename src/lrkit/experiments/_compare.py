@@ -21,7 +21,7 @@ from ._runfolder import (
 )
 from ._strategies import Strategy, StrategyContext, get_strategy
 from ._tasks import Task, get_task
-from ._trainer import RunResult, train
+from ._trainer import RunResult, _make_optimizer, train
 
 __all__ = ["CompareResult", "LRFinder", "compare", "register_lr_finder", "registered_lr_finders"]
 
@@ -159,6 +159,7 @@ def compare(
     requested = [s if isinstance(s, str) else s.name for s in strategies]
     if len(set(requested)) != len(requested):
         raise ValueError(f"strategies must have distinct names, got {requested}")
+    _check_optimizers([s for s in strategies if isinstance(s, Strategy)], task)
     command = command or " ".join(shlex.quote(a) for a in ["lrkit", *sys.argv[1:]])
     plan = {
         "task": spec,
@@ -231,6 +232,18 @@ def _check_device(device: str) -> None:
     except Exception as exc:  # RuntimeError, AssertionError (no CUDA build), ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"device {device!r} is not usable: {first}") from None
+
+
+def _check_optimizers(strategies: Sequence[Strategy], task: Task) -> None:
+    """Build each strategy's optimizer on a throwaway model: torch refuses bad kwargs now."""
+    import torch
+
+    if not strategies:
+        return
+    with torch.random.fork_rng(devices=[]):
+        model = task.model_fn()
+    for strategy in strategies:
+        _make_optimizer(strategy, model)
 
 
 def _build(
