@@ -383,3 +383,22 @@ def test_tensor_lr_is_filled_in_place():
     assert opt.param_groups[0]["lr"] is lr_tensor
     assert lr_tensor.item() == pytest.approx(Wave(lr=0.01)(3), rel=1e-6)  # float32 tensor
     assert sched.get_last_lr() == [Wave(lr=0.01)(3)]
+
+
+def test_a_param_group_added_after_construction_is_reported_clearly():
+    # add_param_group (e.g. unfreezing layers) after building the scheduler used to fail
+    # in step() with "zip() argument 2 is shorter than argument 1".
+    model = make_model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    sched = LRScheduler(opt, Constant(0.1))
+    opt.add_param_group({"params": model[2].parameters(), "lr": 0.01})
+    with pytest.raises(ValueError, match="built for 1 param groups, the optimizer now has 2"):
+        sched.step()
+
+
+def test_a_truncated_state_is_refused_with_a_value_error():
+    sched = LRScheduler(torch.optim.SGD(make_model().parameters(), lr=0.1), Wave())
+    state = sched.state_dict()
+    del state["configs"], state["time"]
+    with pytest.raises(ValueError, match="missing 'time', 'configs'"):
+        sched.load_state_dict(state)

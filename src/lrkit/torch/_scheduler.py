@@ -25,6 +25,7 @@ __all__ = ["LRScheduler"]
 
 _STATE_FORMAT = "lrkit.torch.LRScheduler/1"
 _UNITS = ("step", "epoch")
+_STATE_KEYS = ("time", "unit", "ratios", "schedule", "momentum", "configs")
 # Integer times are served from blocks of this many values, evaluated vectorised.
 _BLOCK = 512
 
@@ -246,6 +247,11 @@ class LRScheduler(_TorchLRScheduler):
     def _apply(self) -> None:
         lrs = self._lrs()
         groups = self.optimizer.param_groups
+        if len(groups) != len(lrs):
+            raise ValueError(
+                f"this scheduler was built for {len(lrs)} param groups, the optimizer now has "
+                f"{len(groups)}; build the scheduler after add_param_group"
+            )
         for group, lr in zip(groups, lrs, strict=True):
             if type(group["lr"]) is float:
                 group["lr"] = lr
@@ -297,6 +303,12 @@ class LRScheduler(_TorchLRScheduler):
         if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
             raise ValueError(
                 f"not a state saved by lrkit.torch.LRScheduler (expected format {_STATE_FORMAT!r})"
+            )
+        missing = [k for k in _STATE_KEYS if k not in state]
+        if missing:
+            raise ValueError(
+                "a truncated lrkit.torch.LRScheduler state: missing "
+                + ", ".join(map(repr, missing))
             )
         for key, mine in (("schedule", self.schedule), ("momentum", self.momentum)):
             if state[key] != _fingerprints(mine):
