@@ -222,7 +222,7 @@ def _load_user_task(spec: str) -> Task:
 def with_label_noise(task: Task, fraction: float, *, seed: int = 0) -> Task:
     """Replace exactly ``round(fraction * n)`` training labels by a random wrong class.
 
-    The noisy examples and their labels come from ``numpy.random.default_rng(seed)``
+    The noisy examples and their labels come from ``numpy.random.default_rng([seed, 20190805])``
     (global RNG untouched); the new label is ``(y + k) % num_classes`` with ``k``
     uniform in ``1..num_classes-1``, so it is always wrong.
 
