@@ -19,7 +19,8 @@ ranked table (mean ± std over seeds). Prints the table and where the report is.
 
 Strategies are registered names (below) or TOML/JSON files of your own
 strategies, comma-separated. Named strategies are sized for --epochs: the decays
-end at 1/100 of their start, the cycle's step size is about 5 epochs. Their base
+end at 1/100 of their start (time-decay at 1/10), the cycle's step size is about
+5 epochs. Their base
 LR is tuned for SGD momentum 0.9 (batch 64) on mnist1d; --lr sets it for all of
 them (cyclic and one-cycle peak at 2x), --lr auto asks the LR range test.
 
