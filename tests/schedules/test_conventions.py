@@ -186,6 +186,10 @@ def test_public_api_is_pinned() -> None:
         (CosineRestarts(0.1, 10), None),
         (StepDecay(0.1, 10), None),
         (ExponentialDecay(0.1, 0.9), None),
+        # gamma = 1 never drops: constant from 0, like ExponentialDecay(lr, 1.0)
+        (StepDecay(0.1, 10, gamma=1.0), 0.0),
+        (MultiStepDecay(0.1, [10, 40], gamma=1.0), 0.0),
+        (ExponentialDecay(0.1, 1.0), 0.0),
     ],
     ids=repr,
 )

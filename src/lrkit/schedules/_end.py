@@ -15,6 +15,7 @@ from ._decay import (
     LinearDecay,
     MultiStepDecay,
     PolynomialDecay,
+    StepDecay,
 )
 
 __all__ = ["end_of"]
@@ -55,6 +56,8 @@ def end_of(schedule: Schedule) -> float | None:
         return 0.0
     if isinstance(schedule, (PolynomialDecay, CosineDecay, LinearDecay)):
         return float(schedule.total_steps)
+    if isinstance(schedule, (StepDecay, MultiStepDecay)) and schedule.gamma == 1.0:
+        return 0.0  # never drops
     if isinstance(schedule, MultiStepDecay):
         return float(schedule.milestones[-1])
     if isinstance(schedule, OneCycle):
