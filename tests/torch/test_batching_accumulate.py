@@ -66,3 +66,10 @@ def test_bad_inputs() -> None:
         accumulate_gradients(model, torch.nn.functional.cross_entropy, x, y[:5])
     with pytest.raises(ValueError, match="micro_batch_size"):
         accumulate_gradients(model, torch.nn.functional.cross_entropy, x, y, micro_batch_size=0)
+
+
+def test_a_global_batch_smaller_than_this_ranks_share_is_refused() -> None:
+    # 23 local samples in a "global" batch of 10 would scale the gradient by 2.3 silently.
+    model, x, y = _setup()
+    with pytest.raises(ValueError, match=r"global_batch_size must be >= the 23 samples.*got 10"):
+        accumulate_gradients(model, torch.nn.functional.cross_entropy, x, y, global_batch_size=10)

@@ -66,3 +66,11 @@ def test_single_micro_batch_leaves_the_state_alone() -> None:
     result = accumulate_gradients(model, _half_mse, x, y, measure_noise=True)
     gns = GradientNoiseScale()
     assert result.small_sq_norm is None and gns.update_from(gns.init(), result) == gns.init()
+
+
+def test_negative_squared_norms_are_refused() -> None:
+    gns = GradientNoiseScale(beta=0.5)
+    with pytest.raises(ValueError, match=r"small_sq_norm must be >= 0, got -1\.0"):
+        gns.update(gns.init(), -1.0, 1.0, 10, 100)
+    with pytest.raises(ValueError, match=r"big_sq_norm must be >= 0, got -0\.5"):
+        gns.update(gns.init(), 1.0, -0.5, 10, 100)

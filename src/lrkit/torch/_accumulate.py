@@ -88,7 +88,8 @@ def accumulate_gradients(
         An :class:`AccumulationResult`.
 
     Raises:
-        ValueError: empty or mismatched inputs, a bad micro-batch size.
+        ValueError: empty or mismatched inputs, a bad micro-batch size, a global batch
+            smaller than this rank's samples.
 
     Example:
         >>> torch.manual_seed(0) and None
@@ -111,6 +112,10 @@ def accumulate_gradients(
     world = check_batch_size("world_size", world_size)
     total = n * world if global_batch_size is None else global_batch_size
     total = check_batch_size("global_batch_size", total)
+    if total < n:
+        raise ValueError(
+            f"global_batch_size must be >= the {n} samples of this rank, got {global_batch_size!r}"
+        )
     chunks = list(range(0, n, micro))
     loss_sum = 0.0
     small: float | None = None

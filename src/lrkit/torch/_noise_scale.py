@@ -6,7 +6,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from ..schedules._base import check_fraction, check_number, set_field
+from ..schedules._base import check_fraction, check_non_negative, set_field
 from ._accumulate import AccumulationResult
 
 __all__ = ["GradientNoiseScale", "NoiseScaleState"]
@@ -95,10 +95,11 @@ class GradientNoiseScale:
         """Fold one pair of gradient norms into the EMAs (pure: returns a new state).
 
         Raises:
-            ValueError: ``small_batch`` not in ``[1, big_batch)``, or a norm not finite.
+            ValueError: ``small_batch`` not in ``[1, big_batch)``, or a norm negative or
+                not finite.
         """
-        gs = check_number("small_sq_norm", small_sq_norm)
-        gb = check_number("big_sq_norm", big_sq_norm)
+        gs = check_non_negative("small_sq_norm", small_sq_norm)
+        gb = check_non_negative("big_sq_norm", big_sq_norm)
         if not (
             isinstance(small_batch, numbers.Integral) and isinstance(big_batch, numbers.Integral)
         ):
