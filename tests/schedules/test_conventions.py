@@ -200,3 +200,25 @@ def test_end_of_is_where_the_value_stops_changing(schedule: Schedule, end: float
         assert np.all(schedule(t) == schedule(end))
         if end > 0:
             assert schedule(end - 1) != schedule(end)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        Cyclic(0.01, 0.1, 0.25),
+        Cyclic(0.01, 0.1, 0.25, mode="triangular2"),
+        Cyclic(0.01, 0.1, 0.25, mode="exp_range", gamma=0.9),
+        CosineRestarts(0.1, 0.25),
+        CosineRestarts(0.1, 1, period_mult=3.0),
+        CosineRestarts(0.1, 0.25, period_mult=1.5, end_lr=0.01, peak_decay=0.5),
+        Join([Constant(0.1), CosineRestarts(0.1, 0.5)], boundaries=[1]),
+    ],
+    ids=repr,
+)
+def test_cycles_stay_finite_and_in_range_up_to_the_largest_float_time(schedule: Schedule) -> None:
+    # t / period overflowed to inf near the largest float: Cyclic returned NaN and
+    # CosineRestarts raised OverflowError. Any finite t >= 0 is a valid time.
+    t = np.array([1e300, 1e308, 1.7e308, np.finfo(np.float64).max])
+    values = schedule(t)
+    assert np.all(np.isfinite(values)) and np.all(values >= 0.0) and np.all(values <= 0.1)
+    assert schedule(float(t[-1])) == values[-1]

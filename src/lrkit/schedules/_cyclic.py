@@ -104,7 +104,11 @@ class Cyclic(Schedule):
         down = up if self.step_size_down is None else float(self.step_size_down)
         total = up + down
         ratio = up / total
-        u = t / total
+        with np.errstate(over="ignore"):
+            u = t / total
+        # Where t / total overflows (t near the largest float) the place in the cycle is
+        # lost to rounding: take the cycle's start, as for every t >= 2**53 * total.
+        u = np.where(np.isfinite(u), u, 0.0)
         cycle = np.floor(1.0 + u)
         x = 1.0 + u - cycle
         height = (self.max_lr - self.base_lr) * np.where(

@@ -89,9 +89,21 @@ class CosineRestarts(Schedule):
         )
 
     def _value(self, t: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._cycles(t)
+        # Where the cycle arithmetic overflows (t near the largest float) the place in the
+        # cycle is lost to rounding: take the cycle's start, the peak.
+        lost = ~np.isfinite(out)
+        if np.any(lost):
+            out[lost] = self._peak(np.array([np.inf]))[0]
+        return out
+
+    def _cycles(self, t: np.ndarray) -> np.ndarray:
         mult = self.period_mult
-        n_cycles = int(self._cycle_guess(t.max(initial=0.0))) + 3
-        few = n_cycles <= max(t.size, 1024)  # then tabulate per-cycle values: no pow per t
+        guess = float(self._cycle_guess(t.max(initial=0.0)))
+        n_cycles = int(guess) + 3 if np.isfinite(guess) else -1
+        # with few cycles, tabulate per-cycle values: no pow per t
+        few = 0 <= n_cycles <= max(t.size, 1024)
         if mult != 1.0 and few:
             k = np.arange(n_cycles, dtype=np.float64)
             starts = self._cycle_start(k)
