@@ -137,3 +137,11 @@ def test_bad_arguments() -> None:
         ScheduledBatchSampler(10, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="last_batch"):
         ScheduledBatchSampler(10, 2, last_batch="pad")
+
+
+def test_a_truncated_state_is_refused_with_a_value_error() -> None:
+    loader = ScheduledLoader(list(range(10)), 2)
+    state = loader.state_dict()
+    del state["position"]
+    with pytest.raises(ValueError, match="missing 'position'"):
+        ScheduledLoader(list(range(10)), 2).load_state_dict(state)

@@ -296,9 +296,18 @@ class ScheduledLoader:
 
         Raises:
             ValueError: the state belongs to another dataset size, seed, shuffling,
-                last-batch rule or batch schedule.
+                last-batch rule or batch schedule, or misses a key.
         """
         mine = self.state_dict()
+        if not isinstance(state, dict):
+            raise ValueError(
+                f"state must be a dict from ScheduledLoader.state_dict(), got {state!r}"
+            )
+        missing = [k for k in mine if k not in state]
+        if missing:
+            raise ValueError(
+                "a truncated ScheduledLoader state: missing " + ", ".join(map(repr, missing))
+            )
         for key in ("dataset_size", "seed", "shuffle", "last_batch", "schedule"):
             if state.get(key) != mine[key]:
                 raise ValueError(
