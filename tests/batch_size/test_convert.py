@@ -26,6 +26,7 @@ from lrkit.schedules import (
     PolynomialDecay,
     Schedule,
     StepDecay,
+    Warmup,
 )
 
 PAPER = MultiStepDecay(lr=0.1, milestones=[60, 120, 160], gamma=0.2)
@@ -154,3 +155,10 @@ def test_count_updates_refuses_a_fractional_or_negative_number_of_epochs() -> No
     with pytest.raises(ValueError, match="epochs must be an integer >= 0, got -1"):
         count_updates(32, 100, -1)
     assert count_updates(32, 100, np.int64(2)) == 8  # type: ignore[arg-type]
+
+
+def test_a_schedule_at_zero_at_t0_is_refused_naming_lr_schedule() -> None:
+    # The message used to come from BatchFromLR ("lr must be > 0 ...; pass reference_lr"),
+    # naming an argument and advising a parameter that increase_batch_instead lacks.
+    with pytest.raises(ValueError, match=r"lr_schedule must be > 0 at t=0.*got lr_schedule\(0\)"):
+        increase_batch_instead(Warmup(CosineDecay(0.1, 100), 10), 128, 1024)

@@ -132,6 +132,11 @@ def _plan(
     clock: Any,
 ) -> BatchPlan:
     check_schedule("lr_schedule", lr_schedule)
+    if not lr_schedule(0.0) > 0.0:
+        raise ValueError(
+            "lr_schedule must be > 0 at t=0, the reference the batch grows from; got "
+            f"lr_schedule(0)={lr_schedule(0.0)!r} (a warm-up from 0 has no reference rate)"
+        )
     clock = check_clock(clock)
     b0 = check_batch_size("batch_size", batch_size)
     start = b0 * start_factor
