@@ -127,7 +127,9 @@ def _construct(cls: type[Configurable], args: list[Any], kwargs: dict[str, Any])
         raise ConfigError(f"{cls.config_name}: takes at most {len(fields)} arguments")
     try:
         return cls(*args, **kwargs)
-    except TypeError as exc:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{cls.config_name}: {exc}") from exc
 
 

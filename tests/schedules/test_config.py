@@ -134,3 +134,14 @@ def test_equal_schedules_have_equal_fingerprints_whatever_int_or_float() -> None
         assert a == b and a.to_config() == b.to_config()
         assert fingerprint(a) == fingerprint(b)
     assert fingerprint(CosineDecay(0.1, 1000)) != fingerprint(CosineDecay(0.1, 1000.5))
+
+
+def test_bad_argument_values_raise_config_error_as_documented() -> None:
+    # parse/from_config document ConfigError for bad arguments, but a ValueError raised by
+    # a class's own checks (lr=-1) escaped as a plain ValueError; a TypeError did not.
+    with pytest.raises(ConfigError, match="constant: lr must be > 0, got -1"):
+        parse("constant(lr=-1)")
+    with pytest.raises(ConfigError, match="warmup: warmup_steps must be > 0, got 0"):
+        from_config(
+            {"name": "warmup", "schedule": {"name": "constant", "lr": 0.1}, "warmup_steps": 0}
+        )
