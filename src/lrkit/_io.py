@@ -40,11 +40,17 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
     try:
         with os.fdopen(fd, mode, newline=None if "b" in mode else "") as fh:
             yield fh
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; written files are ordinary files
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; honour the user's umask
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
