@@ -23,3 +23,15 @@ def pytest_configure(config: pytest.Config) -> None:
     except ImportError:  # pragma: no cover - torch is a dev dependency
         return
     torch.set_num_threads(1)
+
+
+try:
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    pass
+else:
+    # CI explores the same examples on every run, so main stays green or red for a
+    # reason; locally hypothesis keeps exploring new ones (and replays its failures).
+    _hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+    if os.environ.get("CI"):
+        _hypothesis_settings.load_profile("ci")
