@@ -114,6 +114,7 @@ def main() -> None:
             torch.save({**state, "loader": loader.state_dict()}, checkpoint)
         record["steps_before_resize"] = record["steps"]
         dist.barrier()
+        del ddp, opt  # free DDP's reducer before its process group goes (gloo can hang)
         dist.destroy_process_group()
         if rank == 0:  # carry on alone: a smaller world
             dist.init_process_group(
@@ -133,6 +134,7 @@ def main() -> None:
     if dist.is_initialized():
         params = torch.cat([p.detach().flatten() for p in ddp.parameters()])
         record["params"] = params.tolist()
+        del ddp, opt
         dist.destroy_process_group()
     (out / f"rank{rank}.json").write_text(json.dumps(record))
 

@@ -45,6 +45,7 @@ def main() -> None:
     Path(args.out, f"rank{rank}.json").write_text(
         json.dumps({"losses": result.losses.tolist(), "local": local, "restored": restored})
     )
+    del model, optimizer  # free DDP's reducer before its process group goes
     dist.destroy_process_group()
 
 

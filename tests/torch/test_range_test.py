@@ -368,26 +368,6 @@ def test_loader_generator_is_restored() -> None:
     assert torch.equal(gen.get_state(), state)
 
 
-def test_ddp_single_rank_gloo(tmp_path: object) -> None:
-    dist = torch.distributed
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
-    dist.init_process_group(
-        "gloo", init_method=f"file://{tmp_path}/rendezvous", rank=0, world_size=1
-    )
-    try:
-        model = nn.parallel.DistributedDataParallel(nn.Linear(6, 2))
-        opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        before = [p.detach().clone() for p in model.parameters()]
-        result = range_test(
-            model, opt, nn.functional.cross_entropy, _loader(), num_steps=6, accumulation_steps=2
-        )
-        assert len(result.losses) == 6
-        assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
-    finally:
-        dist.destroy_process_group()
-
-
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
