@@ -241,3 +241,15 @@ def test_a_strategy_torch_refuses_fails_before_anything_is_written_or_trained(
     with pytest.raises(ValueError, match=match):
         _run(out, strategies=["constant", bad], seeds=1)
     assert not out.exists()
+
+
+def test_resume_keeps_the_original_command_and_records_the_resume(tmp_path):
+    out = tmp_path / "run"
+    first = "lrkit compare --task digits --strategies constant --out run"
+    _run(out, strategies=["constant"], seeds=1, command=first)
+    again = f"{first} --resume"
+    _run(out, strategies=["constant"], seeds=1, resume=True, command=again)
+    config = json.loads((out / "config.json").read_text())
+    assert config["command"] == first
+    assert config["resumed_with"] == [again]
+    assert first in (out / "report.md").read_text()

@@ -189,14 +189,17 @@ def compare(
     else:
         built, finder_notes = _build(strategies, ctx, task, lr_finder, out)
     out.mkdir(parents=True, exist_ok=True)
+    previous = stored or {}
+    original = previous.get("command") or command  # the command that reruns it from scratch
     config = {
         "plan": plan,
         "task_description": task.description,
         "strategies": [s.to_config() for s in built],
         "finder_notes": finder_notes,
-        "command": command,
-        "argv": sys.argv,
-        "created": (stored or {}).get("created")
+        "command": original,
+        "resumed_with": [*previous.get("resumed_with", []), command] if stored else [],
+        "argv": previous.get("argv", sys.argv),
+        "created": previous.get("created")
         or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
     }
@@ -214,7 +217,7 @@ def compare(
         out,
         title=heading,
         summary=summary,
-        command=command,
+        command=original,
         intro=about,
         strategies=built,
         plots=made,
