@@ -144,35 +144,6 @@ def test_one_cycle_phase_of_zero_length_gives_its_end_value_not_an_error() -> No
     assert s(0) == 1.0
 
 
-def test_public_api_is_pinned() -> None:
-    assert sorted(S.__all__) == [
-        "Clip",
-        "ConfigError",
-        "Constant",
-        "CosineDecay",
-        "CosineRestarts",
-        "Cyclic",
-        "ExponentialDecay",
-        "InverseTimeDecay",
-        "Join",
-        "LinearDecay",
-        "Mirror",
-        "MultiStepDecay",
-        "OneCycle",
-        "PolynomialDecay",
-        "Scale",
-        "Schedule",
-        "StepDecay",
-        "Warmup",
-        "end_of",
-        "fingerprint",
-        "from_config",
-        "parse",
-    ]
-    for name in S.__all__:
-        assert getattr(S, name) is not None
-
-
 @pytest.mark.parametrize(
     ("schedule", "end"),
     [
