@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._tasks import Task, mnist1d_task, register_task
+from ._tasks import Task, _tensor_split, mnist1d_task, register_task
 
 if TYPE_CHECKING:
     import torch
@@ -33,18 +33,6 @@ def _cross_entropy() -> torch.nn.Module:
     import torch
 
     return torch.nn.CrossEntropyLoss()
-
-
-def _tensor_split(
-    x: np.ndarray, y: np.ndarray, train_fraction: float
-) -> tuple[torch.utils.data.TensorDataset, torch.utils.data.TensorDataset]:
-    import torch
-
-    split = math.floor(train_fraction * len(y))
-    xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
-    train = torch.utils.data.TensorDataset(xt[:split], yt[:split])
-    test = torch.utils.data.TensorDataset(xt[split:], yt[split:])
-    return train, test
 
 
 # -- MNIST-1D with a BatchNorm CNN, and with a GRU -----------------------------------

@@ -362,20 +362,28 @@ def _mnist1d_cnn() -> torch.nn.Module:
     )
 
 
+def _tensor_split(
+    x: np.ndarray, y: np.ndarray, train_fraction: float
+) -> tuple[torch.utils.data.TensorDataset, torch.utils.data.TensorDataset]:
+    """The first ``floor(train_fraction * n)`` rows for training, the rest for testing."""
+    import torch
+
+    split = math.floor(train_fraction * len(y))
+    xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
+    train = torch.utils.data.TensorDataset(xt[:split], yt[:split])
+    test = torch.utils.data.TensorDataset(xt[split:], yt[split:])
+    return train, test
+
+
 def digits_task(*, num_samples: int | None = None, seed: int = 0) -> Task:
     """scikit-learn's 8x8 digits (1,797 images, 80/20 split, fixed order) with an MLP."""
-    import torch
     from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
     if num_samples is not None and num_samples > len(y):
         raise ValueError(f"num_samples must be <= {len(y)} for digits, got {num_samples}")
     order = np.random.default_rng(1797).permutation(len(y))[: num_samples or len(y)]
-    x = (x[order] / 16.0).astype(np.float32)
-    y = y[order].astype(np.int64)
-    split = math.floor(0.8 * len(y))
-    train = torch.utils.data.TensorDataset(torch.from_numpy(x[:split]), torch.from_numpy(y[:split]))
-    test = torch.utils.data.TensorDataset(torch.from_numpy(x[split:]), torch.from_numpy(y[split:]))
+    train, test = _tensor_split(x[order] / 16.0, y[order], 0.8)
     return Task(
         name="digits",
         model_fn=_digits_mlp,
