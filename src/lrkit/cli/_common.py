@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping
 
-__all__ = ["CLIError", "positive_int"]
+__all__ = ["CLIError", "listing", "positive_int"]
 
 
 class CLIError(Exception):
@@ -20,3 +21,12 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number > 0, got {text!r}")
     return value
+
+
+def listing(entries: Callable[[], Mapping[str, str]], what: str, width: int) -> str:
+    """Indented ``name  help`` lines for a ``--help`` text; a broken plugin says so instead."""
+    try:
+        names = entries()
+    except Exception as exc:  # a broken plugin must not break --help
+        return f"({what} unavailable: {exc})"
+    return "\n".join(f"  {name:<{width}} {help}" for name, help in names.items())

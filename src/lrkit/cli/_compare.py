@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import CLIError, positive_int
+from ._common import CLIError, listing, positive_int
 
 __all__ = ["parse_strategies", "register", "run"]
 
@@ -48,13 +48,9 @@ a strategy file (TOML):
 
 
 def _strategy_help() -> str:
-    try:
-        from ..experiments import registered_strategies
+    from ..experiments import registered_strategies
 
-        names = registered_strategies()
-    except Exception as exc:  # pragma: no cover - a broken plugin must not break --help
-        return f"(strategies unavailable: {exc})"
-    return "\n".join(f"  {name:<16} {help}" for name, help in names.items())
+    return listing(registered_strategies, "strategies", 16)
 
 
 def register(subparsers: Any) -> None:

@@ -7,7 +7,7 @@ import shlex
 import sys
 from typing import Any
 
-from ._common import positive_int
+from ._common import listing, positive_int
 
 __all__ = ["register", "run"]
 
@@ -19,13 +19,9 @@ whether the paper's claim held. --quick is a smoke-sized run (a minute or two).
 
 
 def _names_help() -> str:
-    try:
-        from ..experiments import registered_reproductions
+    from ..experiments import registered_reproductions
 
-        names = registered_reproductions()
-    except Exception as exc:  # pragma: no cover - a broken plugin must not break --help
-        return f"(reproductions unavailable: {exc})"
-    return "\n".join(f"  {name:<12} {help}" for name, help in names.items())
+    return listing(registered_reproductions, "reproductions", 12)
 
 
 def register(subparsers: Any) -> None:
