@@ -109,7 +109,7 @@ def encode(text: str) -> np.ndarray:
 
     Example:
         >>> encode("hi\\t!").tolist()
-        [74, 75, 0, 2]
+        [74, 75, 0, 3]
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -233,7 +233,7 @@ def generated_text(num_chars: int, *, seed: int = 0) -> str:
 
     Example:
         >>> generated_text(40, seed=0)
-        'The small robots like the farmers. "Good '
+        '25 plus 43 is 68. The ducks chase the fr'
     """
     _check_positive_int("num_chars", num_chars)
     rng = _SplitMix64(seed)
@@ -375,7 +375,7 @@ def tiny_lm_model(
         >>> model(torch.zeros(3, 10, dtype=torch.long)).shape
         torch.Size([3, 10, 97])
         >>> sum(p.numel() for p in model.parameters())
-        116897
+        116705
     """
     import torch
 
