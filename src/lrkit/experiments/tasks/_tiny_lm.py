@@ -286,7 +286,7 @@ def _split_windows(
     order = _SplitMix64(seed + 0x5EED).shuffled(total_blocks)
     offsets = np.arange(block_windows) * context
     out, first = [], 0
-    for n, nblocks in zip(counts, blocks_needed):
+    for n, nblocks in zip(counts, blocks_needed, strict=True):
         starts = np.concatenate(
             [block * block_len + offsets for block in sorted(order[first : first + nblocks])]
         )[:n]
@@ -338,7 +338,7 @@ def _causal_lm_class() -> type:
             if length > self.context:
                 raise ValueError(f"input length {length} exceeds the context {self.context}")
             h = self.token(x) + self.position(torch.arange(length, device=x.device))
-            mask = self.mask[:length, :length]
+            mask = self.get_buffer("mask")[:length, :length]
             for block in self.blocks:
                 h = block(h, src_mask=mask, is_causal=True)
             return self.head(self.norm(h))
@@ -382,10 +382,10 @@ def tiny_lm_model(
     _check_model_args(vocab_size, context, width, layers, heads)
     cls = _causal_lm_class()
     if seed is None:
-        return cls(vocab_size, context, width, layers, heads)  # type: ignore[no-any-return]
+        return cls(vocab_size, context, width, layers, heads)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return cls(vocab_size, context, width, layers, heads)  # type: ignore[no-any-return]
+        return cls(vocab_size, context, width, layers, heads)
 
 
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -520,10 +520,7 @@ def make_tiny_lm(
     counts = (train_sequences, val_sequences, test_sequences)
     block_len = block_windows * context + 1
     blocks = sum(math.ceil(n / block_windows) for n in counts)
-    if source == "generated":
-        text = generated_text(blocks * block_len, seed=seed)
-    else:
-        text = stdlib_text()
+    text = generated_text(blocks * block_len, seed=seed) if source == "generated" else stdlib_text()
     ids = encode(text)
     splits = [
         torch.utils.data.TensorDataset(torch.from_numpy(x.copy()), torch.from_numpy(y.copy()))
