@@ -84,7 +84,11 @@ def _as_vector(values: Any, name: str) -> np.ndarray:
 
 
 def evaluate_r2(model: torch.nn.Module, dataset: Any, *, batch_size: int = 512) -> float:
-    """:func:`r2` of ``model`` over a ``TensorDataset`` of ``(x, y)`` (eval mode, no grad)."""
+    """:func:`r2` of ``model`` over a ``TensorDataset`` of ``(x, y)`` (eval mode, no grad).
+
+    R² is not a mean over examples, so it is computed once over all predictions of the
+    set, never averaged over batches.
+    """
     import torch
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

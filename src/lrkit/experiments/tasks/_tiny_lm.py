@@ -415,6 +415,8 @@ def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def perplexity(model: torch.nn.Module, dataset: Any, *, batch_size: int = 128) -> float:
     """``exp(mean token cross-entropy)`` of ``model`` over ``dataset`` (eval mode, no grad).
 
+    ``dataset`` is sliceable, as a ``TensorDataset``: ``dataset[a:b]`` gives ``(x, y)``.
+
     Every window has the same length, so the mean over batches weighted by their size
     is the mean over tokens.
     """
