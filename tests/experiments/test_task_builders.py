@@ -228,6 +228,10 @@ def test_diabetes_is_deterministic_and_its_splits_partition_the_rows():
     m1 = a.model_fn()
     torch.manual_seed(3)
     assert _same_weights(m1, b.model_fn())
+    before = torch.get_rng_state()
+    assert _same_weights(diabetes.diabetes_mlp(seed=5), diabetes.diabetes_mlp(seed=5))
+    assert not _same_weights(diabetes.diabetes_mlp(seed=5), diabetes.diabetes_mlp(seed=6))
+    assert torch.equal(before, torch.get_rng_state())
     # undo the standardisation and find every row of the raw data exactly once
     _, raw_y = load_diabetes(return_X_y=True, scaled=False)
     ys = [s.tensors[1].double().numpy() * a.target_std + a.target_mean for s in
