@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import re
 import socket
 
@@ -147,6 +148,13 @@ def test_model_is_causal():
     assert not torch.allclose(a[:, 9:], b[:, 9:])
     with pytest.raises(ValueError, match="context"):
         model(torch.zeros(1, 17, dtype=torch.long))
+
+
+def test_model_survives_a_pickle_round_trip():
+    model = tiny_lm.tiny_lm_model(context=8, seed=0)
+    copy = pickle.loads(pickle.dumps(model))
+    x = torch.arange(16).reshape(2, 8)
+    torch.testing.assert_close(copy(x), model(x), rtol=0, atol=0)
 
 
 def test_lm_loss_is_token_cross_entropy():

@@ -343,7 +343,17 @@ def _causal_lm_class() -> type:
                 h = block(h, src_mask=mask, is_causal=True)
             return self.head(self.norm(h))
 
+    # pickle finds the class by name through the module's __getattr__ below
+    CausalLM.__name__ = CausalLM.__qualname__ = "_CausalLM"
+    CausalLM.__module__ = __name__
     return CausalLM
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: the model class is built on first use (torch stays unimported until then)
+    if name == "_CausalLM":
+        return _causal_lm_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tiny_lm_model(
