@@ -24,7 +24,7 @@ batch has exactly the scheduled size.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -41,6 +41,14 @@ from ..batch_size._epochs import (
 )
 
 __all__ = ["ScheduledBatchSampler", "ScheduledLoader"]
+
+
+class EpochPlan(NamedTuple):
+    """The batches of one iteration: ``epoch``, the ``start`` position, the global ``sizes``."""
+
+    epoch: int
+    start: int
+    sizes: tuple[int, ...]
 
 
 def _check_index(name: str, value: Any, low: int = 0) -> int:
@@ -129,18 +137,40 @@ class ScheduledBatchSampler(Sampler[list[int]]):
             return np.arange(self.dataset_size)
         return np.random.default_rng([self.seed, epoch]).permutation(self.dataset_size)
 
-    def __iter__(self) -> Iterator[list[int]]:
-        epoch, start = self.epoch, self.start
+    def plan(self, epoch: int | None = None, start: int | None = None) -> EpochPlan:
+        """What an iteration from ``(epoch, start)`` (default: the current ones) yields.
+
+        The one place that decides an epoch's batches: the rest of ``epoch`` from
+        ``start``; or, when nothing is left of it (its last batch was handed out,
+        however the previous iteration was consumed), the next epoch from its start.
+        An epoch that has no batches at all (``"drop"`` with a batch larger than the
+        dataset) is yielded as empty, not skipped.
+        """
+        epoch = self.epoch if epoch is None else epoch
+        start = self.start if start is None else start
         sizes = self.global_sizes(epoch, start)
-        order = self.order(epoch)
-        pos = start
-        for size in sizes.tolist():
+        if start > 0 and len(sizes) == 0:
+            epoch, start = epoch + 1, 0
+            sizes = self.global_sizes(epoch, start)
+        return EpochPlan(epoch, start, tuple(sizes.tolist()))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        plan = self.plan()
+        # Progress moves to the next epoch as the last batch is handed out, not after
+        # the caller asks for one more: loops that take len() batches never do.
+        if not plan.sizes:
+            self.epoch, self.start = plan.epoch + 1, 0
+        order = self.order(plan.epoch)
+        pos = plan.start
+        for k, size in enumerate(plan.sizes):
+            if k == len(plan.sizes) - 1:
+                self.epoch, self.start = plan.epoch + 1, 0
             yield order[pos + self.rank : pos + size : self.world_size].tolist()
             pos += size
-        self.epoch, self.start = epoch + 1, 0
 
     def __len__(self) -> int:
-        return len(self.global_sizes())
+        """Batches the next iteration yields."""
+        return len(self.plan().sizes)
 
 
 class ScheduledLoader:
@@ -151,6 +181,19 @@ class ScheduledLoader:
     Iterating yields the rest of the current epoch; the loader counts the batches
     it has handed out, so :meth:`state_dict` taken between batches resumes at the
     next unseen sample, across batch-size changes and world-size changes.
+
+    Epochs: an epoch is over once its last batch is handed out, so a loop that takes
+    exactly ``len(loader)`` batches and never exhausts the iterator (Lightning's fit
+    loop, Hugging Face's ``Trainer``, Accelerate) gets the next epoch from the next
+    ``iter(loader)``. ``len(loader)`` is the number of batches that the next
+    iteration yields; as the batch grows that number shrinks, so a loop that reads
+    it once (Lightning without ``reload_dataloaders_every_n_epochs=1``) ends the
+    later, shorter epochs when the iterator does. :meth:`set_epoch` picks an epoch
+    as ``DistributedSampler.set_epoch`` does. Those loops prefetch a batch, so
+    inside a training step :attr:`batch_time` may be a batch ahead: drive the LR
+    from the loop's own epoch counter (``LRScheduler(..., unit="epoch")``) or from
+    :meth:`ScheduledBatchSampler.plan`. See ``examples/lightning_increase_batch.py``
+    and ``examples/hf_trainer_increase_batch.py``.
 
     Under ``torch.distributed`` (initialised), ``rank``/``world_size`` default to the
     process group's; each rank gets its share of every global batch and
@@ -229,6 +272,7 @@ class ScheduledLoader:
         self._position = 0
         self._batch_size = 0
         self._batch_time = 0.0
+        self._generation = 0  # which iteration may still move the progress
 
     @property
     def schedule(self) -> BatchSchedule:
@@ -237,7 +281,7 @@ class ScheduledLoader:
 
     @property
     def epoch(self) -> int:
-        """The epoch being read (it advances once an epoch's last batch has been passed)."""
+        """The epoch being read (it advances as an epoch's last batch is handed out)."""
         return self._epoch
 
     @property
@@ -262,22 +306,50 @@ class ScheduledLoader:
         return self._batch_time
 
     def __len__(self) -> int:
-        """Batches left in the current epoch."""
-        return len(self.sampler.global_sizes(self._epoch, self._position))
+        """Batches the next iteration yields (the rest of this epoch, or all of the next)."""
+        return len(self.sampler.plan(self._epoch, self._position).sizes)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration yield ``epoch``, as ``DistributedSampler.set_epoch`` does.
+
+        The epoch's order and batch sizes depend on ``(seed, epoch)`` only, so every
+        rank that sets the same epoch reads the same batches. Setting the epoch in
+        progress keeps its position (a mid-epoch resume from :meth:`load_state_dict`
+        continues where it stopped); any other epoch starts from its first batch.
+        An iteration in progress stops being valid when the epoch changes.
+
+        Raises:
+            TypeError, ValueError: ``epoch`` is not an integer >= 0.
+        """
+        epoch = _check_index("epoch", epoch)
+        if epoch != self._epoch:
+            self._epoch, self._position = epoch, 0
+            self._generation += 1
 
     def __iter__(self) -> Iterator[Any]:
-        epoch, start = self._epoch, self._position
-        self.sampler.set_epoch(epoch, start)
-        sizes = self.sampler.global_sizes(epoch, start).tolist()
-        n = self.sampler.dataset_size
+        plan = self.sampler.plan(self._epoch, self._position)
+        self._epoch, self._position = plan.epoch, plan.start
+        self._generation += 1
+        generation = self._generation
+        if not plan.sizes:
+            self._epoch, self._position = plan.epoch + 1, 0
+            return
+        self.sampler.set_epoch(plan.epoch, plan.start)
+        n, last = self.sampler.dataset_size, len(plan.sizes) - 1
         for k, batch in enumerate(self.loader):
-            if k >= len(sizes):  # pragma: no cover - the sampler and the loader disagree
+            if generation != self._generation:
+                raise RuntimeError(
+                    "this ScheduledLoader iterator is stale: a newer iteration or set_epoch() "
+                    "moved the loader since it started"
+                )
+            if k > last:  # pragma: no cover - the sampler and the loader disagree
                 raise RuntimeError("the DataLoader yielded more batches than scheduled")
-            self._batch_time = clock_time(self.schedule.clock, epoch, self._position, n)
-            self._batch_size = int(sizes[k])
-            self._position += int(sizes[k])
+            self._batch_time = clock_time(self.schedule.clock, plan.epoch, self._position, n)
+            self._batch_size = plan.sizes[k]
+            self._position += plan.sizes[k]
+            if k == last:  # the epoch is over once its last batch is handed out
+                self._epoch, self._position = plan.epoch + 1, 0
             yield batch
-        self._epoch, self._position = epoch + 1, 0
 
     def state_dict(self) -> dict[str, Any]:
         """Progress as plain data: epoch, position, and what must match on resume."""
