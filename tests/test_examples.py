@@ -93,3 +93,28 @@ def test_ddp_example_under_torchrun_follows_the_batch_plan_on_both_ranks() -> No
     finals = dict(re.findall(r"^rank (\d): (.*)$", out, re.M))
     assert sorted(finals) == ["0", "1"], out
     assert finals["0"] == finals["1"] == f"batch sizes {expected}, updates {expected_updates}"
+
+
+@pytest.mark.timeout(2 * TIMEOUT)
+@pytest.mark.parametrize("script", ["lightning_increase_batch.py", "hf_trainer_increase_batch.py"])
+def test_framework_examples_read_every_epoch_at_the_doubling_batch(script: str) -> None:
+    pytest.importorskip("lightning" if script.startswith("lightning") else "transformers")
+    n, b0, cap, lr0, epochs = 200, 16, 64, 0.08, 4
+    out = _run(
+        str(EXAMPLES / script), "--epochs", str(epochs), "--num-samples", str(n),
+        "--batch-size", str(b0), "--max-batch-size", str(cap), "--lr", str(lr0),
+    )  # fmt: skip
+    rows = re.findall(
+        r"^epoch (\d+): batch (\d+) steps (\d+) lr ([\d.e+-]+) samples (\d+) distinct (\d+)$",
+        out,
+        flags=re.M,
+    )
+    assert [int(r[0]) for r in rows] == list(range(epochs)), out
+    # independent: the batch doubles where the reference LR halves, capped; past the cap
+    # the LR takes the rest of the decay (lr_ref(e) * B(e) / B0)
+    batches = [min(b0 * 2**e, cap) for e in range(epochs)]
+    assert [int(r[1]) for r in rows] == batches
+    assert [int(r[2]) for r in rows] == [math.ceil(n / b) for b in batches]
+    lrs = [lr0 * 0.5**e * b / b0 for e, b in enumerate(batches)]
+    assert [float(r[3]) for r in rows] == pytest.approx(lrs, rel=1e-5)
+    assert all(int(r[4]) == int(r[5]) == n for r in rows), out  # every sample once an epoch
