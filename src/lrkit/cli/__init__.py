@@ -6,9 +6,11 @@ arguments and returning an exit code. Subcommand modules import torch and
 matplotlib only inside the functions that run the command, so ``lrkit --help``
 stays fast.
 
-Errors a user can fix (bad arguments, bad specs, missing files) print one line
-on stderr and exit with status 2 (set ``LRKIT_DEBUG=1`` to see the traceback);
-Ctrl-C exits with status 130.
+Errors a user can fix (bad arguments, bad specs, missing files) and faults of the
+environment (an output that cannot be written, a full disk, a missing optional
+package) print one line on stderr and exit with status 2 (set ``LRKIT_DEBUG=1`` to
+see the traceback); Ctrl-C exits with status 130. Output paths are checked before
+any work starts (:func:`~lrkit.cli._common.preflight`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ._common import CLIError
+from .._io import WriteError
+from ._common import CLIError, MissingDependency, is_optional, missing_dependency
 
 __all__ = ["CLIError", "build_parser", "main"]
 
@@ -55,11 +58,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lrkit: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
-        if os.environ.get("LRKIT_DEBUG"):
+    except Exception as exc:
+        line = _one_line(args.command, exc)
+        if line is None or os.environ.get("LRKIT_DEBUG"):
             raise
-        print(f"lrkit {args.command}: error: {exc}", file=sys.stderr)
+        print(line, file=sys.stderr)
         return 2
+
+
+def _one_line(command: str, exc: Exception) -> str | None:
+    """The line to print for an error a user or their machine caused; None for a bug."""
+    if isinstance(exc, ModuleNotFoundError) and is_optional(exc.name):
+        exc = missing_dependency(command, str(exc.name))
+    if isinstance(exc, MissingDependency):
+        return str(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, WriteError) and exc.strerror:
+        # from the OS: "PATH: REASON" rather than "[Errno N] REASON: 'PATH'"
+        if exc.filename:
+            return f"lrkit {command}: error: {exc.filename}: {exc.strerror}"
+    if isinstance(exc, (CLIError, ValueError, TypeError, OSError)):
+        return f"lrkit {command}: error: {exc}"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

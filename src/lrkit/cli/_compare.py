@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import CLIError, listing, positive_int
+from ._common import CLIError, listing, positive_int, preflight
 
 __all__ = ["parse_strategies", "register", "run"]
 
@@ -144,6 +144,7 @@ def _lr_option(text: str | None) -> tuple[float | None, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lrkit compare``; prints the ranked table and the report's path."""
+    preflight("compare", modules=("torch", "matplotlib"), folders={"--out": args.out})
     from ..experiments import compare, format_table, registered_lr_finders
 
     strategies = parse_strategies(args.strategies)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import write_text
-from ._common import CLIError, positive_int
+from ._common import CLIError, positive_int, preflight
 
 __all__ = ["register", "run"]
 
@@ -82,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--momentum applies to sgd and rmsprop, not {args.optimizer}")
     if args.seed < 0:
         raise CLIError(f"--seed must be >= 0, got {args.seed}")
+    preflight(
+        "find",
+        modules=("torch", *(("matplotlib",) if args.plot else ())),
+        outputs={"--plot": args.plot, "--json": args.json},
+    )
     from ..experiments import get_task
     from ..experiments._compare import _check_device
     from ..experiments._range_test_strategies import finder_strategy, task_range_test

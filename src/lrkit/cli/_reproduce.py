@@ -7,7 +7,7 @@ import shlex
 import sys
 from typing import Any
 
-from ._common import listing, positive_int
+from ._common import listing, positive_int, preflight
 
 __all__ = ["register", "run"]
 
@@ -51,6 +51,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lrkit reproduce``; prints where the report is."""
+    preflight("reproduce", modules=("torch", "matplotlib"), folders={"--out": args.out})
     from ..experiments import get_reproduction
 
     func = get_reproduction(args.name)

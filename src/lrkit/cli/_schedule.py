@@ -13,7 +13,7 @@ import numpy as np
 
 from .._io import write_text
 from ..schedules import Schedule, parse
-from ._common import CLIError, positive_int
+from ._common import CLIError, positive_int, preflight
 
 __all__ = ["register", "run", "split_label", "summary_table"]
 
@@ -69,6 +69,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``lrkit schedule`` with parsed arguments; returns the exit status."""
+    preflight(
+        "schedule",
+        modules=("matplotlib",) if args.plot else (),
+        outputs={"--plot": args.plot, "--csv": args.csv},
+    )
     labelled = [split_label(text) for text in args.specs]
     labels = [label for label, _ in labelled]
     if len(set(labels)) != len(labels):
@@ -126,7 +131,7 @@ def _write_csv(path: Path, labels: Sequence[str], values: Sequence[np.ndarray]) 
     writer.writerow(["step", *labels])
     for t, row in enumerate(zip(*values, strict=True)):
         writer.writerow([t, *(repr(float(x)) for x in row)])
-    return _atomic_write(path, buf.getvalue())
+    return write_text(path, buf.getvalue())
 
 
 def _write_plot(path: Path, schedules: dict[str, Schedule], args: argparse.Namespace) -> Path:
@@ -137,17 +142,7 @@ def _write_plot(path: Path, schedules: dict[str, Schedule], args: argparse.Names
     else:
         ax = plot_schedules(schedules, args.steps, log=args.log)
         ax.set_title("learning-rate schedules" if len(schedules) > 1 else "learning-rate schedule")
-    try:
-        return save_figure(ax.get_figure(), path)  # type: ignore[arg-type]
-    except OSError as exc:
-        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    try:
-        return write_text(path, text)
-    except OSError as exc:
-        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return save_figure(ax.get_figure(), path)  # type: ignore[arg-type]
 
 
 def _check_image_suffix(path: Path) -> None:

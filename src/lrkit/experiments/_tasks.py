@@ -22,6 +22,7 @@ import math
 import os
 import random
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,8 @@ def _load_user_task(spec: str) -> Task:
     ident = r"[A-Za-z_][A-Za-z0-9_]*"
     if not re.fullmatch(rf"{ident}(\.{ident})*", module_name) or not re.fullmatch(ident, func_name):
         raise ValueError(f"task {spec!r} must look like 'package.module:function'")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does: modules in the current folder
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # any import-time failure is the user's to fix
