@@ -72,10 +72,9 @@ def _one_line(command: str, exc: Exception) -> str | None:
         exc = missing_dependency(command, str(exc.name))
     if isinstance(exc, MissingDependency):
         return str(exc)
-    if isinstance(exc, OSError) and not isinstance(exc, WriteError) and exc.strerror:
-        # from the OS: "PATH: REASON" rather than "[Errno N] REASON: 'PATH'"
-        if exc.filename:
-            return f"lrkit {command}: error: {exc.filename}: {exc.strerror}"
+    # from the OS: "PATH: REASON" rather than "[Errno N] REASON: 'PATH'"
+    if isinstance(exc, OSError) and not isinstance(exc, WriteError) and exc.filename:
+        return f"lrkit {command}: error: {exc.filename}: {exc.strerror or exc}"
     if isinstance(exc, (CLIError, ValueError, TypeError, OSError)):
         return f"lrkit {command}: error: {exc}"
     return None
