@@ -72,6 +72,13 @@ class _Track:
             )
 
 
+_NO_SEQUENTIAL_LR = (
+    "torch's SequentialLR cannot drive lrkit's LRScheduler (it rewinds and restarts each "
+    "scheduler, and an lrkit schedule is a value of t): chain the schedules with "
+    "lrkit.schedules.Join(schedules, boundaries) and give LRScheduler the result"
+)
+
+
 class LRScheduler(_TorchLRScheduler):
     """Set an optimizer's learning rate (and optionally its momentum) from lrkit schedules.
 
@@ -195,16 +202,23 @@ class LRScheduler(_TorchLRScheduler):
 
     @last_epoch.setter
     def last_epoch(self, value: int | float) -> None:
+        if isinstance(value, (int, float)) and value < 0 and value == self._t - 1:
+            # torch's SequentialLR "undoes" each scheduler's first step this way
+            raise TypeError(_NO_SEQUENTIAL_LR)
         self._t = _check_time(value, "last_epoch")
+
+    def _initial_step(self) -> None:
+        """Refuse torch's restart protocol (``SequentialLR`` calls it at construction)."""
+        raise TypeError(_NO_SEQUENTIAL_LR)
 
     def step(self, epoch: int | None = None) -> None:
         """Advance the clock by one unit and write the new values into the optimizer.
 
         Raises:
             TypeError: ``epoch`` is given; PyTorch deprecated ``step(epoch)``, use
-                :meth:`set_time` instead (this also rules out torch's ``SequentialLR``,
-                which calls ``step(0)``: chain schedules with
-                :class:`~lrkit.schedules.Join`).
+                :meth:`set_time` instead. Wrapping it in torch's ``SequentialLR``
+                also raises this ``TypeError``: chain schedules with
+                :class:`~lrkit.schedules.Join`.
         """
         if epoch is not None:
             raise TypeError(
