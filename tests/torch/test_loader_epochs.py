@@ -90,8 +90,9 @@ def test_len_is_the_next_iteration_and_a_half_read_epoch_continues() -> None:
     loader = ScheduledLoader(list(range(N)), PLAN.batch_size, shuffle=False)
     it = iter(loader)
     first = [next(it).tolist() for _ in range(2)]
-    assert len(loader) == 4  # the rest of epoch 0
+    assert len(loader) == 6  # epoch 0, all of it, as a DataLoader's length
     rest = [b.tolist() for b in loader]  # a new iteration continues epoch 0
+    assert len(rest) == 4
     assert _cat(first + rest) == list(range(N))
     with pytest.raises(RuntimeError, match="stale"):
         next(it)  # the first iterator may not move the progress any more
@@ -219,6 +220,40 @@ def test_lightning_fit_with_the_lr_on_the_epoch_clock_follows_plan_lr(tmp_path) 
     for epoch, _, lr in module.seen:
         assert lr == pytest.approx(ref[epoch] * int(hybrid.batch_size(epoch)) / 4, rel=1e-12)
     assert [lr for _, _, lr in module.seen][-1] == pytest.approx(0.05)  # 0.025 * 8 / 4
+
+
+class _SaveAt(pl.Callback):
+    def __init__(self, step: int, path) -> None:
+        self.step, self.path = step, path
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if trainer.global_step == self.step:
+            trainer.save_checkpoint(self.path)
+
+
+@pytest.mark.filterwarnings(*LIGHTNING_WARNINGS)
+@pytest.mark.parametrize("step", [3, 8], ids=["epoch-0", "epoch-1-after-the-batch-doubled"])
+def test_lightning_resumes_from_a_mid_epoch_checkpoint_exactly(tmp_path, step: int) -> None:
+    ckpt = tmp_path / "mid.ckpt"
+    reference = _Recorder(lr=None)
+    loader = ScheduledLoader(_Indexed(N), PLAN.batch_size, seed=0)
+    _fit(tmp_path, reference, loader, callbacks=[_SaveAt(step, ckpt)])
+    resumed = _Recorder(lr=None)
+    trainer = pl.Trainer(
+        max_epochs=3,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        enable_checkpointing=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(resumed, ScheduledLoader(_Indexed(N), PLAN.batch_size, seed=0), ckpt_path=ckpt)
+    # the resumed fit reads exactly the batches the first one read after the checkpoint
+    assert [(e, idx) for e, idx, _ in resumed.seen] == [
+        (e, idx) for e, idx, _ in reference.seen[step:]
+    ]
+    _check_epochs(reference.seen)
 
 
 # -- Hugging Face Trainer -------------------------------------------------------------------

@@ -145,6 +145,13 @@ class ScheduledBatchSampler(Sampler[list[int]]):
         however the previous iteration was consumed), the next epoch from its start.
         An epoch that has no batches at all (``"drop"`` with a batch larger than the
         dataset) is yielded as empty, not skipped.
+
+        Example:
+            >>> s = ScheduledBatchSampler(10, 4, shuffle=False)
+            >>> s.plan(0, 8)  # the rest of epoch 0: one short batch
+            EpochPlan(epoch=0, start=8, sizes=(2,))
+            >>> s.plan(0, 10)  # nothing left of epoch 0: all of epoch 1
+            EpochPlan(epoch=1, start=0, sizes=(4, 4, 2))
         """
         epoch = self.epoch if epoch is None else epoch
         start = self.start if start is None else start
@@ -169,8 +176,8 @@ class ScheduledBatchSampler(Sampler[list[int]]):
             pos += size
 
     def __len__(self) -> int:
-        """Batches the next iteration yields."""
-        return len(self.plan().sizes)
+        """Batches in the epoch that the next iteration yields (all of it, as a DataLoader's)."""
+        return len(self.global_sizes(self.plan().epoch, 0))
 
 
 class ScheduledLoader:
@@ -185,14 +192,19 @@ class ScheduledLoader:
     Epochs: an epoch is over once its last batch is handed out, so a loop that takes
     exactly ``len(loader)`` batches and never exhausts the iterator (Lightning's fit
     loop, Hugging Face's ``Trainer``, Accelerate) gets the next epoch from the next
-    ``iter(loader)``. ``len(loader)`` is the number of batches that the next
-    iteration yields; as the batch grows that number shrinks, so a loop that reads
-    it once (Lightning without ``reload_dataloaders_every_n_epochs=1``) ends the
-    later, shorter epochs when the iterator does. :meth:`set_epoch` picks an epoch
-    as ``DistributedSampler.set_epoch`` does. Those loops prefetch a batch, so
-    inside a training step :attr:`batch_time` may be a batch ahead: drive the LR
-    from the loop's own epoch counter (``LRScheduler(..., unit="epoch")``) or from
-    :meth:`ScheduledBatchSampler.plan`. See ``examples/lightning_increase_batch.py``
+    ``iter(loader)``. ``len(loader)`` is the number of batches in the epoch that the
+    next iteration yields (the whole epoch, as a DataLoader's); as the batch grows
+    that number shrinks, so a loop that reads it once (Lightning without
+    ``reload_dataloaders_every_n_epochs=1``, Hugging Face's Trainer) ends the later,
+    shorter epochs when the iterator does (a batch that shrinks makes later epochs
+    longer than that count: give Lightning ``reload_dataloaders_every_n_epochs=1``,
+    which reads the length every epoch). Lightning saves and restores the loader's
+    state in its checkpoints (it has ``state_dict``/``load_state_dict``), so a fit
+    resumed from a mid-epoch checkpoint reads exactly the batches it had not read.
+    :meth:`set_epoch` picks an epoch as ``DistributedSampler.set_epoch`` does. For
+    the LR, use the epoch clock (``LRScheduler(..., unit="epoch")`` stepped at each
+    epoch's end) or set the scheduler's time to :attr:`batch_time` before each step.
+    See ``examples/lightning_increase_batch.py``
     and ``examples/hf_trainer_increase_batch.py``.
 
     Under ``torch.distributed`` (initialised), ``rank``/``world_size`` default to the
@@ -306,8 +318,15 @@ class ScheduledLoader:
         return self._batch_time
 
     def __len__(self) -> int:
-        """Batches the next iteration yields (the rest of this epoch, or all of the next)."""
-        return len(self.sampler.plan(self._epoch, self._position).sizes)
+        """Batches in the epoch that the next iteration yields, counted from its start.
+
+        As a DataLoader's length, it is the whole epoch's, also when the iteration
+        resumes it in the middle: loops that count the batches done in an epoch
+        (Lightning's, after a mid-epoch checkpoint) stop at the epoch's real end. Once
+        an epoch's last batch is handed out, it is the next epoch's length.
+        """
+        epoch = self.sampler.plan(self._epoch, self._position).epoch
+        return len(self.sampler.global_sizes(epoch, 0))
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration yield ``epoch``, as ``DistributedSampler.set_epoch`` does.
