@@ -19,8 +19,9 @@ def test_sequential_lr_is_refused_with_a_pointer_to_join(steps_before: int) -> N
     opt = _opt()
     first = LRScheduler(opt, Constant(lr=0.1))
     second = LRScheduler(opt, Constant(lr=0.01))
-    for _ in range(steps_before):  # a scheduler already stepped is rewound to t >= 0
-        first.step()
+    for _ in range(steps_before):  # schedulers already stepped are rewound to t >= 0,
+        first.step()  # then restarted: the restart is refused
+        second.step()
     with pytest.raises(TypeError, match=r"SequentialLR.*lrkit\.schedules\.Join"):
         torch.optim.lr_scheduler.SequentialLR(opt, [first, second], milestones=[5])
 
