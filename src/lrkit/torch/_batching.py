@@ -66,7 +66,8 @@ class ScheduledBatchSampler(Sampler[list[int]]):
     ``batch_size(e + p / N)`` (epoch clock) or ``batch_size(e * N + p)`` (sample
     clock). The order is a permutation drawn from ``numpy.random.default_rng([seed, e])``
     (the global RNGs are not touched). Iterating runs the rest of the current epoch
-    (from ``start``), then moves to the next epoch.
+    (from ``start``) and moves to the next epoch as its last batch is handed out, so a
+    loop that takes ``len(sampler)`` batches gets the next epoch from the next iteration.
 
     Args:
         dataset_size: ``N``, the number of samples.
