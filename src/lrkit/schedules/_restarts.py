@@ -50,8 +50,8 @@ class CosineRestarts(Schedule):
 
     Example:
         >>> s = CosineRestarts(lr=1.0, period=10, period_mult=2.0, peak_decay=0.5)
-        >>> s(0), s(5), s(10), s(20), s(30)
-        (1.0, 0.5, 0.5, 0.25, 0.25)
+        >>> [round(s(t), 12) for t in (0, 5, 10, 20, 30)]
+        [1.0, 0.5, 0.5, 0.25, 0.25]
     """
 
     config_name = "cosine_restarts"
