@@ -9,6 +9,10 @@ recursively, so it is plain JSON. A spec is the same thing written as a call::
 
 Specs are parsed with :mod:`ast`, never evaluated: only literals, lists, tuples,
 names of registered classes and keyword/positional arguments are accepted.
+
+:func:`parse_spec` and :func:`from_config` raise only :class:`ConfigError`, whatever
+they are given: a spec longer than ``MAX_SPEC_LENGTH`` characters, or a spec or
+config nested deeper than ``MAX_DEPTH`` levels, is refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type[Configurable]] = {}
+
+MAX_DEPTH = 50
+"""The deepest nesting of calls, lists and signs in a spec (of dicts and lists in a config)."""
+MAX_SPEC_LENGTH = 100_000
+"""The longest spec, in characters."""
 
 T = TypeVar("T", bound="Configurable")
 
@@ -84,12 +93,34 @@ def _to_plain(value: Any) -> Any:
     raise TypeError(f"cannot put {value!r} of type {type(value).__name__} in a config")
 
 
-def _from_plain(value: Any) -> Any:
+def _from_plain(value: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"config nests deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        return from_config(value)
+        return _build(value, depth)
     if isinstance(value, list):
-        return [_from_plain(v) for v in value]
+        return [_from_plain(v, depth + 1) for v in value]
     return value
+
+
+def shorten(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages (never raises)."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except Exception:  # noqa: BLE001 - a repr that fails must not hide the real error
+        text = f"<{type(value).__name__} object>"
+    if isinstance(value, str):
+        text = repr(text[:limit] + "...") if len(text) > limit else repr(text)
+    elif len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def _refuse_unexpected(what: str, exc: Exception) -> ConfigError:
+    """The last line of defence: a fault no check foresaw becomes a ConfigError naming it."""
+    if isinstance(exc, RecursionError):
+        return ConfigError(f"{what} nests too deeply (at most {MAX_DEPTH} levels)")
+    return ConfigError(f"{what} cannot be built: {type(exc).__name__}: {shorten(str(exc))}")
 
 
 def registered_names() -> list[str]:
@@ -101,18 +132,33 @@ def from_config(config: dict[str, Any]) -> Configurable:
     """Rebuild a value from the dict that its ``to_config()`` returned.
 
     Raises:
-        ConfigError: ``config`` is not a dict with a known ``"name"``, or its fields
-            do not fit that class (the message names the field).
+        ConfigError: ``config`` is not a dict with a known ``"name"``, a key is not a
+            string, it nests deeper than ``MAX_DEPTH`` levels, or its fields do not
+            fit that class (the message names the field). Nothing else escapes.
     """
+    try:
+        return _build(config, 0)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see _refuse_unexpected
+        raise _refuse_unexpected("config", exc) from exc
+
+
+def _build(config: Any, depth: int) -> Configurable:
     if not isinstance(config, dict):
-        raise ConfigError(f"config must be a dict with a 'name' key, got {config!r}")
+        raise ConfigError(f"config must be a dict with a 'name' key, got {shorten(config)}")
+    bad_keys = [k for k in config if not isinstance(k, str)]
+    if bad_keys:
+        raise ConfigError(f"config keys must be strings, got {shorten(bad_keys[0])}")
     if "name" not in config:
-        raise ConfigError(f"config has no 'name' key: {config!r}")
+        raise ConfigError(f"config has no 'name' key: {shorten(config)}")
     name = config["name"]
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ConfigError(f"unknown name {name!r}; known: {', '.join(registered_names())}")
-    kwargs = {k: _from_plain(v) for k, v in config.items() if k != "name"}
+        raise ConfigError(
+            f"unknown name {shorten(name)}; known: {', '.join(registered_names())}"
+        )
+    kwargs = {k: _from_plain(v, depth + 1) for k, v in config.items() if k != "name"}
     return _construct(cls, [], kwargs)
 
 
@@ -129,7 +175,7 @@ def _construct(cls: type[Configurable], args: list[Any], kwargs: dict[str, Any])
         return cls(*args, **kwargs)
     except ConfigError:
         raise
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:
         raise ConfigError(f"{cls.config_name}: {exc}") from exc
 
 
@@ -158,58 +204,79 @@ def parse_spec(spec: str) -> Configurable:
     """Parse a one-line spec such as ``"step(lr=0.1, step_size=30)"``.
 
     Raises:
-        ConfigError: the spec is not a call of a known name with literal arguments.
+        ConfigError: the spec is not a call of a known name with literal arguments,
+            is longer than ``MAX_SPEC_LENGTH`` characters, nests deeper than
+            ``MAX_DEPTH`` levels, or its arguments are bad. Nothing else escapes.
     """
     if not isinstance(spec, str):
         raise ConfigError(f"spec must be a string, got {type(spec).__name__}")
+    if len(spec) > MAX_SPEC_LENGTH:
+        raise ConfigError(
+            f"spec is {len(spec)} characters long, more than the {MAX_SPEC_LENGTH} allowed"
+        )
+    text = spec.strip()
     try:
-        tree = ast.parse(spec.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ConfigError(f"cannot parse spec {spec!r}: {exc.msg}") from None
-    value = _eval_node(tree.body, spec)
+        raise ConfigError(f"cannot parse spec {shorten(spec)}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"spec nests too deeply (at most {MAX_DEPTH} levels)") from None
+    except (ValueError, OverflowError) as exc:  # null bytes, surrogates, huge literals
+        raise ConfigError(f"cannot parse spec {shorten(spec)}: {exc}") from None
+    try:
+        value = _eval_node(tree.body, text, 0)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see _refuse_unexpected
+        raise _refuse_unexpected(f"spec {shorten(spec)}", exc) from exc
     if not isinstance(value, Configurable):
-        raise ConfigError(f"spec {spec!r} must be a call such as 'constant(lr=0.1)'")
+        raise ConfigError(f"spec {shorten(spec)} must be a call such as 'constant(lr=0.1)'")
     return value
 
 
 _CONSTANTS = {"True": True, "False": False, "None": None, "inf": math.inf}
 
 
-def _eval_node(node: ast.AST, spec: str) -> Any:
+def _eval_node(node: ast.AST, spec: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"spec nests deeper than {MAX_DEPTH} levels: {shorten(spec)}")
+    depth += 1
     if isinstance(node, ast.Constant) and (
         node.value is None or isinstance(node.value, (int, float, str, bool))
     ):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _eval_node(node.operand, spec)
+        inner = _eval_node(node.operand, spec, depth)
         if isinstance(inner, (int, float)) and not isinstance(inner, bool):
             return -inner if isinstance(node.op, ast.USub) else inner
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [_eval_node(elt, spec) for elt in node.elts]
+        return [_eval_node(elt, spec, depth) for elt in node.elts]
     if isinstance(node, ast.Name):
         if node.id in _CONSTANTS:
             return _CONSTANTS[node.id]
         if node.id in _REGISTRY:
             return _construct(_REGISTRY[node.id], [], {})
         raise ConfigError(
-            f"unknown name {node.id!r} in spec {spec!r}; known: {', '.join(registered_names())}"
+            f"unknown name {shorten(node.id)} in spec {shorten(spec)}; "
+            f"known: {', '.join(registered_names())}"
         )
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
         cls = _REGISTRY.get(name)
         if cls is None:
             raise ConfigError(
-                f"unknown name {name!r} in spec {spec!r}; known: {', '.join(registered_names())}"
+                f"unknown name {shorten(name)} in spec {shorten(spec)}; "
+                f"known: {', '.join(registered_names())}"
             )
-        args = [_eval_node(a, spec) for a in node.args]
+        args = [_eval_node(a, spec, depth) for a in node.args]
         kwargs: dict[str, Any] = {}
         for kw in node.keywords:
             if kw.arg is None:
-                raise ConfigError(f"'**' is not allowed in spec {spec!r}")
-            kwargs[kw.arg] = _eval_node(kw.value, spec)
+                raise ConfigError(f"'**' is not allowed in spec {shorten(spec)}")
+            kwargs[kw.arg] = _eval_node(kw.value, spec, depth)
         return _construct(cls, args, kwargs)
     text = ast.get_source_segment(spec, node) or ast.dump(node)
-    raise ConfigError(f"unsupported expression {text!r} in spec {spec!r}")
+    raise ConfigError(f"unsupported expression {shorten(text)} in spec {shorten(spec)}")
 
 
 def _config_to_spec(config: Any) -> str:

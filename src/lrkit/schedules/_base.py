@@ -18,7 +18,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from .._config import Configurable
+from .._config import Configurable, shorten
 
 __all__ = ["Schedule", "TimeLike"]
 
@@ -81,10 +81,13 @@ def as_time(t: Any) -> np.ndarray:
 
 def check_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    out = float(value)
+        raise TypeError(f"{name} must be a number, got {shorten(value)}")
+    try:
+        out = float(value)
+    except OverflowError:  # an int beyond the largest float
+        out = math.inf
     if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {shorten(value)}")
     return out
 
 
