@@ -107,7 +107,7 @@ def shorten(value: Any, limit: int = 80) -> str:
     """``repr(value)`` cut to ``limit`` characters, for messages (never raises)."""
     try:
         text = value if isinstance(value, str) else repr(value)
-    except Exception:  # noqa: BLE001 - a repr that fails must not hide the real error
+    except Exception:  # a repr that fails must not hide the real error
         text = f"<{type(value).__name__} object>"
     if isinstance(value, str):
         text = repr(text[:limit] + "...") if len(text) > limit else repr(text)
@@ -140,7 +140,7 @@ def from_config(config: dict[str, Any]) -> Configurable:
         return _build(config, 0)
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - see _refuse_unexpected
+    except Exception as exc:  # the last line of defence: see _refuse_unexpected
         raise _refuse_unexpected("config", exc) from exc
 
 
@@ -155,9 +155,7 @@ def _build(config: Any, depth: int) -> Configurable:
     name = config["name"]
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ConfigError(
-            f"unknown name {shorten(name)}; known: {', '.join(registered_names())}"
-        )
+        raise ConfigError(f"unknown name {shorten(name)}; known: {', '.join(registered_names())}")
     kwargs = {k: _from_plain(v, depth + 1) for k, v in config.items() if k != "name"}
     return _construct(cls, [], kwargs)
 
@@ -227,7 +225,7 @@ def parse_spec(spec: str) -> Configurable:
         value = _eval_node(tree.body, text, 0)
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - see _refuse_unexpected
+    except Exception as exc:  # the last line of defence: see _refuse_unexpected
         raise _refuse_unexpected(f"spec {shorten(spec)}", exc) from exc
     if not isinstance(value, Configurable):
         raise ConfigError(f"spec {shorten(spec)} must be a call such as 'constant(lr=0.1)'")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reference as ref
+from lrkit.batch_size import BatchConstant, BatchMatchedLR, BatchStep
 from lrkit.schedules import (
     Clip,
     Constant,
@@ -13,6 +16,7 @@ from lrkit.schedules import (
     InverseTimeDecay,
     Join,
     LinearDecay,
+    Mirror,
     MultiStepDecay,
     OneCycle,
     PolynomialDecay,
@@ -136,4 +140,31 @@ CASES: dict[str, tuple[Schedule, ref.Ref, int]] = {
         ),
         110,
     ),
+}
+
+
+# -- every schedule class, for the extreme-argument test (test_extremes.py) ----------------
+#
+# One line per class. Each field is drawn by its annotation (float: anything from 5e-324
+# to 1e308, of either sign; bool; Schedule: one of INNER); a class lists here the values of
+# its str fields and any field that needs its own strategy. A new schedule class adds
+# its line here: test_extremes checks that every registered schedule class has one.
+EXTREME: dict[type[Schedule], dict[str, Any]] = {
+    Constant: {},
+    InverseTimeDecay: {},
+    ExponentialDecay: {},
+    StepDecay: {},
+    MultiStepDecay: {},
+    PolynomialDecay: {},
+    CosineDecay: {},
+    LinearDecay: {},
+    CosineRestarts: {},
+    Cyclic: {"mode": ["triangular", "triangular2", "exp_range"]},
+    OneCycle: {"anneal": ["cos", "linear"]},
+    Warmup: {"shape": ["linear", "exponential"]},
+    Join: {},
+    Scale: {},
+    Clip: {},
+    Mirror: {},
+    BatchMatchedLR: {"batch_size": [BatchConstant(1), BatchStep(128, [10.0], 5, 1 << 40)]},
 }

@@ -151,7 +151,8 @@ def test_mutated_configs_raise_only_config_errors(
     index: int, ops: list[tuple[str, int, Any]]
 ) -> None:
     config: Any = copy.deepcopy(CONFIGS[index])
-    for op, where, value in ops:
+    for op, where, drawn in ops:
+        value = copy.deepcopy(drawn)  # a value shared between two slots could form a loop
         slots = _slots(config, [])
         if op == "nest":
             config = {"name": "scale", "schedule": config, "factor": value}

@@ -19,7 +19,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from .._config import Configurable
+from .._config import Configurable, shorten
 from ..schedules._base import as_time
 
 __all__ = [
@@ -88,7 +88,12 @@ def check_batch_size(name: str, value: Any) -> int:
     """An integer >= 1 (a float with an integral value is accepted)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be an integer, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the largest float
+        number = math.inf
+    if number > _HUGE:
+        raise ValueError(f"{name} must be <= 2**62 (batch sizes are int64), got {shorten(value)}")
     if not (math.isfinite(number) and number.is_integer()):
         raise ValueError(f"{name} must be a whole number, got {value!r}")
     out = int(number)

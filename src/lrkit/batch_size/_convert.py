@@ -72,11 +72,21 @@ class BatchMatchedLR(Schedule):
             self, "base_batch_size", check_batch_size("base_batch_size", self.base_batch_size)
         )
         set_field(self, "scale", check_positive("scale", self.scale))
+        if not np.isfinite(self._sup()):
+            raise ValueError(
+                f"lr * batch_size * scale / base_batch_size passes the largest float: "
+                f"lr reaches {self.lr._sup()!r}, scale={self.scale!r}"
+            )
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         lr = np.asarray(self.lr(t), dtype=np.float64)
         batch = np.asarray(self.batch_size(t), dtype=np.float64)
         return lr * (batch * self.scale / self.base_batch_size)
+
+    def _sup(self) -> float:
+        cap = getattr(self.batch_size, "max_batch_size", None) or 2**62  # int64 batch sizes
+        with np.errstate(over="ignore"):
+            return float(self.lr._sup() * (np.float64(cap) * self.scale / self.base_batch_size))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,11 @@ class Schedule(Configurable):
 
     Subclasses are frozen dataclasses that implement :meth:`_value`, mapping a
     float64 array of times (already checked: finite and ``>= 0``) to an array of
-    learning rates of the same shape.
+    learning rates of the same shape, and :meth:`_sup`, an upper bound of those
+    rates. Every value is finite and ``>= 0`` for every ``t >= 0``: a class computes
+    in forms that cannot overflow, and refuses at construction the arguments whose
+    values no float can hold. ``_value`` runs with numpy's overflow and underflow
+    warnings off (an intermediate ``t / span`` may overflow to ``inf`` on purpose).
     """
 
     @overload
@@ -42,14 +46,21 @@ class Schedule(Configurable):
     def __call__(self, t: Any) -> Any:
         """Learning rate at time ``t``: a float for a scalar, a float64 array for an array."""
         arr = as_time(t)
-        if arr.ndim == 0:
-            # Through a one-element array, not numpy's scalar path: its pow/exp/cos can
-            # differ from the array loops in the last bit, and s(t) must equal s([t])[0].
-            return float(np.asarray(self._value(arr.reshape(1)), dtype=np.float64)[0])
-        return np.asarray(self._value(arr), dtype=np.float64)
+        with np.errstate(over="ignore", under="ignore"):
+            if arr.ndim == 0:
+                # Through a one-element array, not numpy's scalar path: its pow/exp/cos
+                # can differ from the array loops in the last bit; s(t) == s([t])[0].
+                return float(np.asarray(self._value(arr.reshape(1)), dtype=np.float64)[0])
+            return np.asarray(self._value(arr), dtype=np.float64)
 
     def _value(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _sup(self) -> float:
+        """An upper bound of the rate over all ``t >= 0`` (finite): what :class:`Scale` checks."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define _sup(), an upper bound of its values"
+        )
 
 
 def as_time(t: Any) -> np.ndarray:

@@ -97,12 +97,18 @@ class Warmup(Schedule):
         warming = t < w
         if np.any(warming):
             frac = t[warming] / w
-            target = self.schedule(0)
+            a, b = self.start_lr, float(evaluate(self.schedule, np.zeros(1))[0])
             if self.shape == "linear":
-                out[warming] = self.start_lr * (1.0 - frac) + target * frac
+                ramp = a * (1.0 - frac) + b * frac
             else:
-                out[warming] = self.start_lr * (target / self.start_lr) ** frac
+                # a * (b / a) ** frac, written so that b / a cannot overflow (a = 5e-324)
+                ramp = a ** (1.0 - frac) * b**frac
+            # The ramp lies between its ends; rounding near 1.8e308 must not step past them.
+            out[warming] = np.clip(ramp, min(a, b), max(a, b))
         return out
+
+    def _sup(self) -> float:
+        return max(self.start_lr, self.schedule._sup())
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,9 @@ class Join(Schedule):
                 out[mask] = evaluate(schedule, t[mask] - starts[i])
         return out
 
+    def _sup(self) -> float:
+        return max(piece._sup() for piece in self.schedules)
+
 
 @dataclass(frozen=True)
 class Scale(Schedule):
@@ -191,9 +200,17 @@ class Scale(Schedule):
     def __post_init__(self) -> None:
         check_schedule("schedule", self.schedule)
         set_field(self, "factor", check_positive("factor", self.factor))
+        if not math.isfinite(self.factor * self.schedule._sup()):
+            raise ValueError(
+                f"factor={self.factor!r} takes the rate past the largest float: "
+                f"the schedule reaches {self.schedule._sup()!r}"
+            )
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         return self.factor * evaluate(self.schedule, t)
+
+    def _sup(self) -> float:
+        return self.factor * self.schedule._sup()
 
 
 @dataclass(frozen=True)
@@ -244,6 +261,9 @@ class Clip(Schedule):
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         return np.clip(evaluate(self.schedule, t), self.min_lr, self.max_lr)
+
+    def _sup(self) -> float:
+        return min(max(self.schedule._sup(), self.min_lr), self.max_lr)
 
 
 @dataclass(frozen=True)
@@ -300,6 +320,9 @@ class Mirror(Schedule):
         shape = np.clip((evaluate(self.schedule, t) - self.lr_low) / span, 0.0, 1.0)
         # high - (high - low) * 1 can round below low (to 0 for a tiny low): clip it back.
         return np.clip(self.high - (self.high - self.low) * shape, self.low, self.high)
+
+    def _sup(self) -> float:
+        return self.high
 
 
 def check_momentum(name: str, value: Any) -> float:

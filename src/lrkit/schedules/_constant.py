@@ -34,3 +34,6 @@ class Constant(Schedule):
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         return np.full(t.shape, self.lr)
+
+    def _sup(self) -> float:
+        return self.lr

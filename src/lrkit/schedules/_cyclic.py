@@ -103,22 +103,31 @@ class Cyclic(Schedule):
         up = float(self.step_size)
         down = up if self.step_size_down is None else float(self.step_size_down)
         total = up + down
-        ratio = up / total
-        with np.errstate(over="ignore"):
+        if np.isinf(total):  # two halves near 1e308: every t lies in the first cycle
+            cycle = np.ones_like(t)
+            s = np.where(t <= up, t / up, 1.0 - (t - up) / down)
+        else:
+            ratio = up / total
             u = t / total
-        # Where t / total overflows (t near the largest float) the place in the cycle is
-        # lost to rounding: take the cycle's start, as for every t >= 2**53 * total.
-        u = np.where(np.isfinite(u), u, 0.0)
-        cycle = np.floor(1.0 + u)
-        x = 1.0 + u - cycle
-        height = (self.max_lr - self.base_lr) * np.where(
-            x <= ratio, x / ratio, (x - 1.0) / (ratio - 1.0)
-        )
+            # Where t / total overflows (t near the largest float) the place in the cycle
+            # is lost to rounding: take the cycle's start, as for every t >= 2**53 * total.
+            u = np.where(np.isfinite(u), u, 0.0)
+            cycle = np.floor(1.0 + u)
+            x = 1.0 + u - cycle
+            # A half of negligible length (ratio 0 or 1 after rounding) is skipped, not 0/0.
+            rise = x / ratio if ratio > 0.0 else np.zeros_like(x)
+            fall = (x - 1.0) / (ratio - 1.0) if ratio < 1.0 else np.zeros_like(x)
+            s = np.where(x <= ratio, rise, fall)
+        height = (self.max_lr - self.base_lr) * np.clip(s, 0.0, 1.0)
         if self.mode == "triangular2":
             height *= 0.5 ** (cycle - 1.0)
         elif self.mode == "exp_range":
             height *= self.gamma**t
-        return self.base_lr + height
+        # Within [base_lr, max_lr], also where base_lr + height rounds past max_lr = 1.8e308.
+        return np.clip(self.base_lr + height, self.base_lr, self.max_lr)
+
+    def _sup(self) -> float:
+        return self.max_lr
 
     def momentum(self, base_momentum: float = 0.8, max_momentum: float = 0.9) -> Mirror:
         """The momentum that cycles opposite to this rate, as PyTorch ``CyclicLR`` does.
@@ -241,6 +250,9 @@ class OneCycle(Schedule):
             todo &= ~sel
             phase_start = phase_end
         return out
+
+    def _sup(self) -> float:
+        return self.max_lr
 
     def momentum(self, base_momentum: float = 0.85, max_momentum: float = 0.95) -> Mirror:
         """The momentum that moves opposite to this rate, as PyTorch ``OneCycleLR`` does.

@@ -77,7 +77,12 @@ class InverseTimeDecay(Schedule):
         set_field(self, "staircase", check_bool("staircase", self.staircase))
 
     def _value(self, t: np.ndarray) -> np.ndarray:
+        if self.decay_rate == 0.0:  # 0 * inf would be NaN where t / decay_steps overflows
+            return np.full(t.shape, self.lr)
         return self.lr / (1.0 + self.decay_rate * _progress(t, self.decay_steps, self.staircase))
+
+    def _sup(self) -> float:
+        return self.lr
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,9 @@ class ExponentialDecay(Schedule):
     def _value(self, t: np.ndarray) -> np.ndarray:
         return self.lr * self.decay_rate ** _progress(t, self.decay_steps, self.staircase)
 
+    def _sup(self) -> float:
+        return self.lr
+
 
 @dataclass(frozen=True)
 class StepDecay(Schedule):
@@ -159,6 +167,9 @@ class StepDecay(Schedule):
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         return self.lr * self.gamma ** np.floor(t / self.step_size)
+
+    def _sup(self) -> float:
+        return self.lr
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,9 @@ class MultiStepDecay(Schedule):
     def _value(self, t: np.ndarray) -> np.ndarray:
         drops = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), t, side="right")
         return self.lr * self.gamma ** drops.astype(np.float64)
+
+    def _sup(self) -> float:
+        return self.lr
 
 
 @dataclass(frozen=True)
@@ -240,6 +254,9 @@ class PolynomialDecay(Schedule):
         frac = 1.0 - np.minimum(t, self.total_steps) / self.total_steps
         return (self.lr - self.end_lr) * frac**self.power + self.end_lr
 
+    def _sup(self) -> float:
+        return max(self.lr, self.end_lr)
+
 
 @dataclass(frozen=True)
 class CosineDecay(Schedule):
@@ -276,8 +293,17 @@ class CosineDecay(Schedule):
         set_field(self, "end_lr", check_non_negative("end_lr", self.end_lr))
 
     def _value(self, t: np.ndarray) -> np.ndarray:
-        cos = np.cos(np.pi * np.minimum(t, self.total_steps) / self.total_steps)
-        return self.end_lr + (self.lr - self.end_lr) * (1.0 + cos) / 2.0
+        cos = np.cos(np.pi * (np.minimum(t, self.total_steps) / self.total_steps))
+        # A weighted mean of the two ends, weights in [0, 1]: (lr - end_lr) * (1 + cos)
+        # overflowed for lr near 1e308, and end_lr + (lr - end_lr) lost lr = 0.1 next to
+        # end_lr = 1e308. The clip keeps a rounded sum of two halves of 1.8e308 finite.
+        out = self.lr * ((1.0 + cos) / 2.0) + self.end_lr * ((1.0 - cos) / 2.0)
+        out = np.clip(out, min(self.lr, self.end_lr), max(self.lr, self.end_lr))
+        # From T on, end_lr exactly (cos(pi) may miss -1 by an ulp on some CPUs).
+        return np.where(t >= self.total_steps, self.end_lr, out)
+
+    def _sup(self) -> float:
+        return max(self.lr, self.end_lr)
 
 
 @dataclass(frozen=True)
@@ -317,4 +343,9 @@ class LinearDecay(Schedule):
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         frac = np.minimum(t, self.total_steps) / self.total_steps
-        return self.lr * (1.0 - frac) + self.end_lr * frac
+        out = self.lr * (1.0 - frac) + self.end_lr * frac
+        # Between its ends; the sum of two halves of 1.8e308 can round up to inf.
+        return np.clip(out, min(self.lr, self.end_lr), max(self.lr, self.end_lr))
+
+    def _sup(self) -> float:
+        return max(self.lr, self.end_lr)
