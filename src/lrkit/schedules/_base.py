@@ -175,6 +175,11 @@ def check_schedule(name: str, value: Any) -> Schedule:
     return value
 
 
+def between(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``x`` clipped to ``[low, high]``: ``np.clip`` without its microseconds of overhead."""
+    return np.minimum(np.maximum(x, low), high)
+
+
 def set_field(obj: object, name: str, value: Any) -> None:
     """Normalise a field of a frozen dataclass in ``__post_init__``."""
     object.__setattr__(obj, name, value)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._base import (
     Schedule,
+    between,
     check_choice,
     check_fraction,
     check_increasing,
@@ -104,7 +105,7 @@ class Warmup(Schedule):
                 # a * (b / a) ** frac, written so that b / a cannot overflow (a = 5e-324)
                 ramp = a ** (1.0 - frac) * b**frac
             # The ramp lies between its ends; rounding near 1.8e308 must not step past them.
-            out[warming] = np.clip(ramp, min(a, b), max(a, b))
+            out[warming] = between(ramp, min(a, b), max(a, b))
         return out
 
     def _sup(self) -> float:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._base import (
     Schedule,
+    between,
     check_bool,
     check_choice,
     check_fraction,
@@ -118,13 +119,13 @@ class Cyclic(Schedule):
             rise = x / ratio if ratio > 0.0 else np.zeros_like(x)
             fall = (x - 1.0) / (ratio - 1.0) if ratio < 1.0 else np.zeros_like(x)
             s = np.where(x <= ratio, rise, fall)
-        height = (self.max_lr - self.base_lr) * np.clip(s, 0.0, 1.0)
+        height = (self.max_lr - self.base_lr) * s
         if self.mode == "triangular2":
             height *= 0.5 ** (cycle - 1.0)
         elif self.mode == "exp_range":
             height *= self.gamma**t
         # Within [base_lr, max_lr], also where base_lr + height rounds past max_lr = 1.8e308.
-        return np.clip(self.base_lr + height, self.base_lr, self.max_lr)
+        return between(self.base_lr + height, self.base_lr, self.max_lr)
 
     def _sup(self) -> float:
         return self.max_lr

@@ -296,9 +296,10 @@ class CosineDecay(Schedule):
         cos = np.cos(np.pi * (np.minimum(t, self.total_steps) / self.total_steps))
         # A weighted mean of the two ends, weights in [0, 1]: (lr - end_lr) * (1 + cos)
         # overflowed for lr near 1e308, and end_lr + (lr - end_lr) lost lr = 0.1 next to
-        # end_lr = 1e308. The clip keeps a rounded sum of two halves of 1.8e308 finite.
+        # end_lr = 1e308. Both terms are >= 0; the minimum keeps a sum of two halves of
+        # 1.8e308 that rounds up finite.
         out = self.lr * ((1.0 + cos) / 2.0) + self.end_lr * ((1.0 - cos) / 2.0)
-        out = np.clip(out, min(self.lr, self.end_lr), max(self.lr, self.end_lr))
+        out = np.minimum(out, max(self.lr, self.end_lr))
         # From T on, end_lr exactly (cos(pi) may miss -1 by an ulp on some CPUs).
         return np.where(t >= self.total_steps, self.end_lr, out)
 
@@ -344,8 +345,8 @@ class LinearDecay(Schedule):
     def _value(self, t: np.ndarray) -> np.ndarray:
         frac = np.minimum(t, self.total_steps) / self.total_steps
         out = self.lr * (1.0 - frac) + self.end_lr * frac
-        # Between its ends; the sum of two halves of 1.8e308 can round up to inf.
-        return np.clip(out, min(self.lr, self.end_lr), max(self.lr, self.end_lr))
+        # Both terms are >= 0; a sum of two halves of 1.8e308 can round up to inf.
+        return np.minimum(out, max(self.lr, self.end_lr))
 
     def _sup(self) -> float:
         return max(self.lr, self.end_lr)

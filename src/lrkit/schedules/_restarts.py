@@ -129,7 +129,7 @@ class CosineRestarts(Schedule):
         self, u: np.ndarray, length: np.ndarray | float, peak: np.ndarray | float
     ) -> np.ndarray:
         # The factor in [0, 1] first: (peak - end_lr) * (1 + cos) overflows near 1e308.
-        share = np.clip((1.0 + np.cos(np.pi * (u / length))) / 2.0, 0.0, 1.0)
+        share = (1.0 + np.cos(np.pi * (u / length))) / 2.0
         return self.end_lr + (peak - self.end_lr) * share
 
     def _sup(self) -> float:
