@@ -41,7 +41,8 @@ BELOW = np.nextafter(30.0, 0.0)  # the largest float below 30
 )
 def test_a_change_at_b_applies_from_t_equal_b(schedule: Schedule) -> None:
     assert schedule(BELOW) == 1.0
-    assert schedule(30) == 0.5
+    # gamma ** 1 goes through numpy's power kernel: exact on most CPUs, not promised
+    assert schedule(30) == pytest.approx(0.5, rel=1e-12)
 
 
 def test_a_restart_at_the_end_of_a_period_applies_from_that_time() -> None:
@@ -57,7 +58,7 @@ def test_warmup_ends_on_the_inner_start_and_hands_over_its_local_time() -> None:
     assert s(0) == 0.0  # warm-up from exactly zero
     assert s(BELOW - 20) < 1.0
     assert s(10) == inner(0) == 1.0
-    assert s(40) == inner(30) == 0.5
+    assert s(40) == inner(30) == pytest.approx(0.5, rel=1e-12)
 
 
 def test_join_pieces_see_their_local_time() -> None:
