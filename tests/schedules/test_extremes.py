@@ -139,8 +139,23 @@ def test_refused_at_construction_or_finite_and_non_negative(
     values = schedule(t)
     bad = ~(np.isfinite(values) & (values >= 0.0))
     assert not np.any(bad), f"{schedule!r} at t={t[bad][:5]}: {values[bad][:5]}"
+    # _sup() bounds the values (Scale and BatchMatchedLR refuse on it), up to rounding.
+    with np.errstate(over="ignore"):
+        assert np.all(values <= schedule._sup() * (1.0 + 1e-12)), (schedule, values.max())
     # One time at a time gives the same, so no path escapes the check.
     assert [schedule(float(x)) for x in t[:8]] == list(values[:8])
+
+
+def test_every_registered_schedule_class_bounds_its_values() -> None:
+    # Scale refuses a factor that takes a schedule's _sup() past the largest float.
+    lacking = sorted(
+        cls.__name__
+        for cls in _REGISTRY.values()
+        if issubclass(cls, Schedule)
+        and cls.__module__.startswith("lrkit.")
+        and cls._sup is Schedule._sup
+    )
+    assert not lacking, f"define _sup(), an upper bound of the values, in: {lacking}"
 
 
 def test_every_registered_schedule_class_is_in_the_table() -> None:
