@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,13 @@ SPECS = sorted({case[0].to_spec() for case in CASES.values()})
 CONFIGS = [json.loads(json.dumps(case[0].to_config())) for case in CASES.values()]
 TIMES = np.array([0.0, 0.5, 1.0, 7.0, 100.0, 1e3, 1e6, 1e15, 1e300])
 HUGE = "1" + "0" * 400
+BIG = "1.7976931348623157e308"
 TOKENS = [
     *"()[],=-+.e0129 '*",
     "**",
     "1e308",
     "-1e308",
-    "1.7976931348623157e308",
+    BIG,
     "5e-324",
     "1e-320",
     "1e300",
@@ -56,8 +58,11 @@ TOKENS = [
 ]
 FALLBACK = "cannot be built:"  # the catch-all's message: a fault no check foresaw
 
+NUMBER = re.compile(r"(?<![\w.])\d+(\.\d*)?(e-?\d+)?")
+EXTREME_NUMBERS = ["0", "0.0", "5e-324", "1e-320", "1e-300", "1e300", "1e308", BIG, HUGE, "-1"]
+
 mutation = st.tuples(
-    st.sampled_from(["insert", "delete", "replace"]),
+    st.sampled_from(["insert", "delete", "replace", "number", "number"]),
     st.integers(0, 10**6),
     st.integers(1, 12),
     st.sampled_from(TOKENS),
@@ -67,7 +72,13 @@ mutation = st.tuples(
 def mutate(spec: str, ops: list[tuple[str, int, int, str]]) -> str:
     for op, where, length, token in ops:
         i = where % (len(spec) + 1)
-        if op == "insert":
+        if op == "number":  # an extreme value in place of one of the spec's numbers
+            found = list(NUMBER.finditer(spec))
+            if found:
+                m = found[where % len(found)]
+                value = EXTREME_NUMBERS[length % len(EXTREME_NUMBERS)]
+                spec = spec[: m.start()] + value + spec[m.end() :]
+        elif op == "insert":
             spec = spec[:i] + token + spec[i:]
         elif op == "delete":
             spec = spec[:i] + spec[i + length :]
