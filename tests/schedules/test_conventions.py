@@ -194,3 +194,10 @@ def test_cycles_stay_finite_and_in_range_up_to_the_largest_float_time(schedule: 
     values = schedule(t)
     assert np.all(np.isfinite(values)) and np.all(values >= 0.0) and np.all(values <= 0.1)
     assert schedule(float(t[-1])) == values[-1]
+
+
+def test_cosine_holds_exactly_end_lr_from_total_steps_on_every_cpu() -> None:
+    # cos(pi) may miss -1 by an ulp on some CPUs; from T on the value is end_lr itself.
+    s = CosineDecay(0.3, 7, end_lr=0.1)
+    assert np.all(s(np.array([7.0, 8.0, 1e300])) == 0.1)
+    assert CosineDecay(0.3, 7)(7) == 0.0
