@@ -67,17 +67,23 @@ def test_range_test_then_train_uses_the_interval_top_and_learns() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(2 * TIMEOUT)
-def test_ddp_example_under_torchrun_follows_the_batch_plan_on_both_ranks() -> None:
+def test_ddp_example_under_torchrun_follows_the_batch_plan_on_both_ranks(tmp_path: Path) -> None:
     from lrkit.batch_size import increase_batch_instead
     from lrkit.schedules import MultiStepDecay
 
     n_train, epochs = 400, 4  # --num-samples 500: 400 train / 100 test
-    out = _run(
+    # Each rank's stdout goes to a file of its own (torchrun --redirects): through one
+    # shared pipe the two ranks' lines can interleave mid-line and break the parsing.
+    _run(
         "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "--log-dir", str(tmp_path), "--redirects", "1",
         str(EXAMPLES / "ddp_increase_batch.py"), "--epochs", str(epochs),
         "--num-samples", "500", "--batch-size", "16", "--max-batch-size", "48",
         "--milestones", "2,3", "--gamma", "0.5", "--micro-batch-size", "8", "--noise-scale",
     )  # fmt: skip
+    logs = {p.parent.name: p.read_text() for p in tmp_path.glob("**/stdout.log")}
+    assert sorted(logs) == ["0", "1"], sorted(tmp_path.glob("**/*"))
+    out = logs["0"] + logs["1"]
     ref = MultiStepDecay(lr=0.1, milestones=[2, 3], gamma=0.5)
     plan = increase_batch_instead(ref, 16, 48, momentum=0.9, granularity=2)
     expected = [int(plan.batch_size(e)) for e in range(epochs)]
