@@ -79,7 +79,7 @@ def test_strategy_accepts_specs_and_normalises_kwargs():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"optimizer": "lbfgs"}, ValueError, "optimizer must be one of"),
+        ({"optimizer": "lbgfs"}, ValueError, "optimizer must be a registered name"),
         ({"name": "has space"}, ValueError, "name must be"),
         ({"clock": "minute"}, ValueError, "clock must be 'epoch' or 'step'"),
         ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),

@@ -39,7 +39,7 @@ examples:
 
 a strategy file (TOML):
   [strategies.my-step]
-  optimizer = "sgd"                       # sgd, adagrad, adadelta, rmsprop, adam, adamw
+  optimizer = "sgd"                       # a name below, or package.module:Class
   optimizer_kwargs = { momentum = 0.9, nesterov = true }
   lr = "step(lr=0.1, step_size=10, gamma=0.1)"   # any lrkit schedule spec
   clock = "epoch"                         # or "step" (optimizer updates)
@@ -47,10 +47,17 @@ a strategy file (TOML):
 """
 
 
-def _strategy_help() -> str:
-    from ..experiments import registered_strategies
+def _registry_help() -> str:
+    from ..experiments import registered_optimizers, registered_strategies, registered_tasks
 
-    return listing(registered_strategies, "strategies", 16)
+    return (
+        "\nstrategies:\n"
+        + listing(registered_strategies, "strategies", 16)
+        + "\n\ntasks (--task):\n"
+        + listing(registered_tasks, "tasks", 16)
+        + "\n\noptimizers (a strategy file's optimizer, or package.module:Class):\n"
+        + listing(registered_optimizers, "optimizers", 20)
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -58,14 +65,14 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="train several LR strategies on a task and rank them",
-        description=_DESCRIPTION + "\nstrategies:\n" + _strategy_help(),
+        description=_DESCRIPTION + _registry_help(),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--task",
         default="mnist1d",
-        help="mnist1d, digits, or package.module:function returning a Task (default mnist1d)",
+        help="a task listed below, or package.module:function returning a Task (mnist1d)",
     )
     parser.add_argument(
         "--strategies",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import write_text
-from ._common import CLIError, positive_int, preflight
+from ._common import CLIError, listing, positive_int, preflight
 
 __all__ = ["register", "run"]
 
@@ -31,7 +31,13 @@ examples:
   lrkit find --task digits --optimizer sgd --momentum 0.0 --num-steps 200 --end-lr 100
 """
 
-_OPTIMIZERS = ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
+
+def _optimizer_help() -> str:
+    from ..experiments import registered_optimizers
+
+    return "\noptimizers (--optimizer, or package.module:Class):\n" + listing(
+        registered_optimizers, "optimizers", 20
+    )
 
 
 def _positive_float(text: str) -> float:
@@ -49,12 +55,14 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "find",
         help="LR range test: suggest a learning rate for a task",
-        description=_DESCRIPTION,
+        description=_DESCRIPTION + _optimizer_help(),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--task", required=True, help="task name (e.g. mnist1d) or module:function")
-    parser.add_argument("--optimizer", default="sgd", choices=_OPTIMIZERS, help="default: sgd")
+    parser.add_argument(
+        "--optimizer", default="sgd", help="a name listed below or package.module:Class (sgd)"
+    )
     parser.add_argument(
         "--momentum",
         type=float,
@@ -78,8 +86,6 @@ def run(args: argparse.Namespace) -> int:
     """Run ``lrkit find``; returns 0, or 1 when there is no reliable suggestion."""
     if args.plot and not Path(args.plot).suffix:
         raise CLIError(f"--plot needs a file name with an image suffix (.png), got {args.plot!r}")
-    if args.momentum is not None and args.optimizer not in ("sgd", "rmsprop"):
-        raise CLIError(f"--momentum applies to sgd and rmsprop, not {args.optimizer}")
     if args.seed < 0:
         raise CLIError(f"--seed must be >= 0, got {args.seed}")
     preflight(
@@ -87,7 +93,14 @@ def run(args: argparse.Namespace) -> int:
         modules=("torch", *(("matplotlib",) if args.plot else ())),
         outputs={"--plot": args.plot, "--json": args.json},
     )
-    from ..experiments import get_task
+    from ..experiments import get_task, optimizer_entry
+
+    try:
+        entry = optimizer_entry(args.optimizer)
+    except ValueError as exc:
+        raise CLIError(f"--optimizer: {exc}") from None
+    if args.momentum is not None and entry.momentum_key != "momentum":
+        raise CLIError(f"--momentum applies to optimizers with a momentum, not {args.optimizer}")
     from ..experiments._compare import _check_device
     from ..experiments._range_test_strategies import finder_strategy, task_range_test
 

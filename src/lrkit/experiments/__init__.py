@@ -13,9 +13,29 @@ Example:
 
 from __future__ import annotations
 
-from ._compare import CompareResult, compare, register_lr_finder, registered_lr_finders
+from ._compare import (
+    LR_FINDERS,
+    CompareResult,
+    compare,
+    register_lr_finder,
+    registered_lr_finders,
+)
+from ._optimizers import (
+    OPTIMIZERS,
+    OptimizerEntry,
+    make_optimizer,
+    optimizer_entry,
+    register_optimizer,
+    registered_optimizers,
+)
 from ._plots import plot_curves, plot_strategy_schedules, write_plots
-from ._reproductions import get_reproduction, register_reproduction, registered_reproductions
+from ._registry import Registry
+from ._reproductions import (
+    REPRODUCTIONS,
+    get_reproduction,
+    register_reproduction,
+    registered_reproductions,
+)
 from ._runfolder import (
     CSV_COLUMNS,
     SUMMARY_KEYS,
@@ -30,8 +50,8 @@ from ._runfolder import (
     write_text,
 )
 from ._strategies import (
-    OPTIMIZERS,
     SEED_STRATEGIES,
+    STRATEGIES,
     Strategy,
     StrategyContext,
     get_strategy,
@@ -39,16 +59,30 @@ from ._strategies import (
     register_strategy,
     registered_strategies,
 )
-from ._tasks import Task, cache_dir, get_task, register_task, registered_tasks, with_label_noise
+from ._tasks import (
+    TASKS,
+    Task,
+    cache_dir,
+    get_task,
+    register_task,
+    registered_tasks,
+    with_label_noise,
+)
 from ._trainer import METRIC_COLUMNS, RunResult, checkpoint_path, train
 
 __all__ = [
     "CSV_COLUMNS",
+    "LR_FINDERS",
     "METRIC_COLUMNS",
     "OPTIMIZERS",
+    "REPRODUCTIONS",
     "SEED_STRATEGIES",
+    "STRATEGIES",
     "SUMMARY_KEYS",
+    "TASKS",
     "CompareResult",
+    "OptimizerEntry",
+    "Registry",
     "RunResult",
     "Strategy",
     "StrategyContext",
@@ -61,16 +95,20 @@ __all__ = [
     "get_strategy",
     "get_task",
     "load_strategies",
+    "make_optimizer",
+    "optimizer_entry",
     "plot_curves",
     "plot_strategy_schedules",
     "prepare_run_folder",
     "ranked",
     "read_metrics",
     "register_lr_finder",
+    "register_optimizer",
     "register_reproduction",
     "register_strategy",
     "register_task",
     "registered_lr_finders",
+    "registered_optimizers",
     "registered_reproductions",
     "registered_strategies",
     "registered_tasks",

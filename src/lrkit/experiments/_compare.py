@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._plots import write_plots
+from ._registry import Registry
 from ._runfolder import (
     prepare_run_folder,
     summarize,
@@ -28,10 +29,16 @@ __all__ = ["CompareResult", "LRFinder", "compare", "register_lr_finder", "regist
 # finder(task, strategy, ctx, out) -> lr, or (lr, markdown for the report)
 LRFinder = Callable[[Task, Strategy, StrategyContext, Path], "float | tuple[float, str]"]
 
-_LR_FINDERS: dict[str, LRFinder] = {}
+
+def _check_finder(finder: object) -> None:
+    if not callable(finder):
+        raise TypeError(f"finder must be callable, got {finder!r}")
 
 
-def register_lr_finder(name: str, finder: LRFinder) -> None:
+LR_FINDERS: Registry[LRFinder] = Registry("LR finder", check=_check_finder)
+
+
+def register_lr_finder(name: str, finder: LRFinder, help: str = "") -> None:
     """Register a way to choose each strategy's base LR before a comparison.
 
     ``compare(..., lr_finder=name)`` (``lrkit compare --lr NAME``, e.g. ``auto``)
@@ -40,17 +47,12 @@ def register_lr_finder(name: str, finder: LRFinder) -> None:
     returned LR. The finder may write files (plots) into ``out`` and return
     ``(lr, markdown)`` to add a paragraph to the report.
     """
-    if not callable(finder):
-        raise TypeError(f"finder must be callable, got {finder!r}")
-    _LR_FINDERS[name] = finder
+    LR_FINDERS.register(name, finder, help)
 
 
 def registered_lr_finders() -> list[str]:
     """Names accepted by ``compare(lr_finder=...)``."""
-    from ._registry import load_plugins
-
-    load_plugins()
-    return sorted(_LR_FINDERS)
+    return sorted(LR_FINDERS)
 
 
 @dataclass(frozen=True)
@@ -256,16 +258,7 @@ def _build(
     lr_finder: str | LRFinder | None,
     out: Path,
 ) -> tuple[list[Strategy], list[str]]:
-    finder: LRFinder | None
-    if isinstance(lr_finder, str):
-        known = registered_lr_finders()
-        if lr_finder not in _LR_FINDERS:
-            raise ValueError(
-                f"unknown LR finder {lr_finder!r}; available: {', '.join(known) or 'none'}"
-            )
-        finder = _LR_FINDERS[lr_finder]
-    else:
-        finder = lr_finder
+    finder = LR_FINDERS.get(lr_finder) if isinstance(lr_finder, str) else lr_finder
     built: list[Strategy] = []
     notes: list[str] = []
     for item in strategies:

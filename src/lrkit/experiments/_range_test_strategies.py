@@ -17,6 +17,7 @@ import numpy as np
 
 from ..range_test import NoSuggestionError, RangeTestResult
 from ._compare import register_lr_finder
+from ._optimizers import optimizer_entry
 from ._strategies import Strategy, StrategyContext
 from ._tasks import Task
 
@@ -106,6 +107,8 @@ def task_range_test(
         torch.manual_seed(seed)
         model = task.model_fn().to(dev)
         optimizer = _make_optimizer(strategy, model)
+        if optimizer_entry(strategy.optimizer).train_eval:
+            optimizer.train()  # type: ignore[attr-defined]  # Schedule-Free: training mode
         loader = ShuffledBatches(task.train_set, strategy.batch_size_at(0.0), seed)
         return range_test(
             model,
@@ -138,10 +141,20 @@ def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> 
     suggestion with a paragraph for the report. Strategies that share an optimizer and
     batch size share one test.
 
+    An optimizer whose lr is a multiplier of its own step-size estimate (Prodigy,
+    D-Adaptation: ``lr_is_multiplier`` in the optimizer registry) gets no range
+    test: the finder returns 1.0 and says so in the report.
+
     Raises:
         NoSuggestionError: the range test found no reliable LR (the message says why
             and what to change); pass ``--lr`` explicitly in that case.
     """
+    if optimizer_entry(strategy.optimizer).lr_is_multiplier:
+        return 1.0, (
+            f"### {strategy.name}: no range test\n\n`--lr auto` keeps lr = 1 for "
+            f"{strategy.optimizer}: it estimates its own step size, and its lr is a multiplier "
+            "of that estimate (its authors advise leaving it at 1)."
+        )
     key = (id(task), strategy.optimizer, strategy.optimizer_kwargs, strategy.batch_size_at(0.0))
     cached = _CACHE.get(key)
     note = ""

@@ -10,32 +10,39 @@ torch's setting).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["Reproduction", "get_reproduction", "register_reproduction", "registered_reproductions"]
+from ._registry import Registry
+
+__all__ = [
+    "REPRODUCTIONS",
+    "Reproduction",
+    "get_reproduction",
+    "register_reproduction",
+    "registered_reproductions",
+]
 
 Reproduction = Callable[..., Path]
 
-_REPRODUCTIONS: dict[str, tuple[Reproduction, str]] = {}
+
+def _check_func(func: object) -> None:
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {func!r}")
+
+
+REPRODUCTIONS: Registry[Reproduction] = Registry("reproduction", check=_check_func)
 
 
 def register_reproduction(name: str, func: Reproduction, help: str = "") -> None:
     """Register ``func`` as ``lrkit reproduce NAME``; ``help`` is one line."""
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9\-_]*", name):
-        raise ValueError(f"reproduction name must be a lower-case word, got {name!r}")
-    if not callable(func):
-        raise TypeError(f"func must be callable, got {func!r}")
-    _REPRODUCTIONS[name] = (func, help)
+    REPRODUCTIONS.register(name, func, help)
 
 
 def registered_reproductions() -> dict[str, str]:
     """Registered reproductions and their help, sorted by name."""
-    from ._registry import load_plugins
-
-    load_plugins()
-    return {name: _REPRODUCTIONS[name][1] for name in sorted(_REPRODUCTIONS)}
+    known = REPRODUCTIONS.help()
+    return {name: known[name] for name in sorted(known)}
 
 
 def get_reproduction(name: str) -> Reproduction:
@@ -44,7 +51,4 @@ def get_reproduction(name: str) -> Reproduction:
     Raises:
         ValueError: unknown name (the message lists the known ones).
     """
-    known = registered_reproductions()
-    if name not in known:
-        raise ValueError(f"unknown reproduction {name!r}; known: {', '.join(known) or 'none'}")
-    return _REPRODUCTIONS[name][0]
+    return REPRODUCTIONS.get(name)

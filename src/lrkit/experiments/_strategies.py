@@ -30,9 +30,11 @@ from typing import Any
 
 from .._config import ConfigError, from_config, parse_spec
 from ..schedules import Schedule
+from ._optimizers import is_optimizer_spec
+from ._registry import Registry
 
 __all__ = [
-    "OPTIMIZERS",
+    "STRATEGIES",
     "Strategy",
     "StrategyContext",
     "get_strategy",
@@ -41,7 +43,6 @@ __all__ = [
     "registered_strategies",
 ]
 
-OPTIMIZERS = ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw")
 CLOCKS = ("epoch", "step")
 
 
@@ -91,8 +92,9 @@ class Strategy:
 
     Args:
         name: label used in tables and file names (letters, digits, ``-``, ``_``, ``.``).
-        optimizer: one of ``sgd``, ``adagrad``, ``adadelta``, ``rmsprop``, ``adam``,
-            ``adamw`` (from ``torch.optim``).
+        optimizer: a name of the optimizer registry (every ``torch.optim``
+            optimizer by its lower-case name, the LR-free ones such as
+            ``schedulefree-adamw`` or ``prodigy``) or ``package.module:Class``.
         lr: the learning-rate schedule (a Schedule, a spec string or a config dict).
         optimizer_kwargs: the optimizer's other hyper-parameters, e.g.
             ``{"momentum": 0.9}``; stored as sorted ``(key, value)`` pairs so the
@@ -128,9 +130,10 @@ class Strategy:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.\-]*", self.name):
             raise ValueError(f"name must be letters, digits, '-', '_' or '.', got {self.name!r}")
-        if self.optimizer not in OPTIMIZERS:
+        if not is_optimizer_spec(self.optimizer):
             raise ValueError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+                "optimizer must be a registered name (lrkit compare --help lists them) or "
+                f"'package.module:Class', got {self.optimizer!r}"
             )
         object.__setattr__(self, "lr", _as_schedule("lr", self.lr))
         kwargs = self.optimizer_kwargs
@@ -258,27 +261,29 @@ class StrategyContext:
 
 StrategyFactory = Callable[[StrategyContext], Strategy]
 
-_STRATEGIES: dict[str, tuple[StrategyFactory, str]] = {}
+
+def _check_factory(factory: object) -> None:
+    if not callable(factory):
+        raise TypeError(f"factory must be callable, got {factory!r}")
+
+
+STRATEGIES: Registry[StrategyFactory] = Registry(
+    "strategy", group="lrkit.strategies", check=_check_factory
+)
 
 
 def register_strategy(name: str, factory: StrategyFactory, help: str = "") -> None:
     """Register a named strategy: ``factory(ctx) -> Strategy``; ``help`` is one line.
 
-    Registering a name again replaces it.
+    Registering a name again replaces it. Plug-in packages register strategies under
+    the entry-point group ``lrkit.strategies``.
     """
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9\-_.]*", name):
-        raise ValueError(f"strategy name must be a lower-case word, got {name!r}")
-    if not callable(factory):
-        raise TypeError(f"factory must be callable, got {factory!r}")
-    _STRATEGIES[name] = (factory, help)
+    STRATEGIES.register(name, factory, help)
 
 
 def registered_strategies() -> dict[str, str]:
     """Registered strategy names and their help, in registration order."""
-    from ._registry import load_plugins
-
-    load_plugins()
-    return {name: help for name, (_, help) in _STRATEGIES.items()}
+    return STRATEGIES.help()
 
 
 def get_strategy(name: str, ctx: StrategyContext) -> Strategy:
@@ -291,12 +296,7 @@ def get_strategy(name: str, ctx: StrategyContext) -> Strategy:
         >>> get_strategy("adam", StrategyContext(epochs=10)).lr
         Constant(lr=0.01)
     """
-    from ._registry import load_plugins
-
-    load_plugins()
-    if name not in _STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(_STRATEGIES)}")
-    strategy = _STRATEGIES[name][0](ctx)
+    strategy = STRATEGIES.get(name)(ctx)
     if not isinstance(strategy, Strategy):
         raise TypeError(f"strategy factory {name!r} returned {type(strategy).__name__}")
     return strategy

@@ -31,11 +31,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import atomic_file
+from ._registry import Registry
 
 if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "TASKS",
     "Task",
     "TaskFactory",
     "cache_dir",
@@ -107,31 +109,34 @@ class Task:
 # A factory builds a task: factory(num_samples=..., seed=...) -> Task.
 TaskFactory = Callable[..., Task]
 
-_TASKS: dict[str, tuple[TaskFactory, str]] = {}
+
+def _check_factory(factory: object) -> None:
+    if not callable(factory):
+        raise TypeError(f"factory must be callable, got {factory!r}")
+
+
+TASKS: Registry[TaskFactory] = Registry("task", group="lrkit.tasks", check=_check_factory)
 
 
 def register_task(name: str, factory: TaskFactory, help: str = "") -> None:
     """Add a built-in task: ``get_task(name)`` calls ``factory(num_samples=..., seed=...)``.
 
     ``num_samples`` is ``None`` for the task's default size. Registering a name again
-    replaces it (so a module can be reloaded).
+    replaces it (so a module can be reloaded). Plug-in packages register tasks under
+    the entry-point group ``lrkit.tasks``.
 
     Raises:
         ValueError: ``name`` is not a lower-case word (letters, digits, ``-``, ``_``).
     """
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_\-]*", name):
         raise ValueError(f"task name must be a lower-case word, got {name!r}")
-    if not callable(factory):
-        raise TypeError(f"factory must be callable, got {factory!r}")
-    _TASKS[name] = (factory, help)
+    TASKS.register(name, factory, help)
 
 
 def registered_tasks() -> dict[str, str]:
-    """Names of the built-in tasks and their one-line help, sorted by name."""
-    from ._registry import load_plugins
-
-    load_plugins()
-    return {name: _TASKS[name][1] for name in sorted(_TASKS)}
+    """Names of the registered tasks and their one-line help, sorted by name."""
+    known = TASKS.help()
+    return {name: known[name] for name in sorted(known)}
 
 
 def get_task(
@@ -160,9 +165,6 @@ def get_task(
         >>> task.name, task.train_size, int(task.noisy.sum())
         ('digits', 160, 40)
     """
-    from ._registry import load_plugins
-
-    load_plugins()
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"task must be a name or 'package.module:function', got {spec!r}")
     if num_samples is not None and (
@@ -179,10 +181,10 @@ def get_task(
                 f"num_samples={num_samples} applies to built-in tasks only, not {spec!r}"
             )
         task = _load_user_task(spec)
-    elif spec in _TASKS:
-        task = _TASKS[spec][0](num_samples=num_samples, seed=seed)
+    elif spec in TASKS:
+        task = TASKS.get(spec)(num_samples=num_samples, seed=seed)
     else:
-        known = ", ".join(sorted(_TASKS))
+        known = ", ".join(sorted(TASKS))
         raise ValueError(f"unknown task {spec!r}; known: {known}, or 'package.module:function'")
     if label_noise > 0:
         task = with_label_noise(task, float(label_noise), seed=seed)

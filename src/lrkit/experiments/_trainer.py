@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import atomic_file
+from ._optimizers import make_optimizer, optimizer_entry
 from ._strategies import Strategy
 from ._tasks import Task
 
@@ -175,33 +176,27 @@ class _State:
     done: bool = False
 
 
-_OPTIMIZERS = {
-    "sgd": "SGD",
-    "adagrad": "Adagrad",
-    "adadelta": "Adadelta",
-    "rmsprop": "RMSprop",
-    "adam": "Adam",
-    "adamw": "AdamW",
-}
-
-
 def _make_optimizer(strategy: Strategy, model: torch.nn.Module) -> torch.optim.Optimizer:
-    import torch
-
-    cls = getattr(torch.optim, _OPTIMIZERS[strategy.optimizer])
+    """The strategy's optimizer over ``model``, built from its optimizer-registry entry."""
+    entry = optimizer_entry(strategy.optimizer)
     kwargs = strategy.optimizer_options
     if strategy.momentum is not None:
-        m0 = strategy.momentum(0.0)
-        if strategy.optimizer in ("adam", "adamw"):
+        m0 = float(strategy.momentum(0.0))
+        if entry.momentum_key is None:
+            raise ValueError(
+                f"strategy {strategy.name!r}: a momentum schedule does not apply to "
+                f"{strategy.optimizer}, which has no momentum"
+            )
+        if entry.momentum_key == "betas":
             kwargs["betas"] = (m0, tuple(kwargs.get("betas", (0.9, 0.999)))[1])
-        elif strategy.optimizer in ("sgd", "rmsprop"):
-            kwargs["momentum"] = m0
         else:
-            raise ValueError(f"a momentum schedule does not apply to {strategy.optimizer}")
+            kwargs["momentum"] = m0
     try:
-        return cls(model.parameters(), lr=strategy.lr(0.0), **kwargs)
-    except TypeError as exc:
-        raise ValueError(f"strategy {strategy.name!r}: bad optimizer_kwargs: {exc}") from None
+        return make_optimizer(
+            strategy.optimizer, model.parameters(), lr=float(strategy.lr(0.0)), options=kwargs
+        )
+    except ValueError as exc:
+        raise ValueError(f"strategy {strategy.name!r}: {exc}") from None
 
 
 class _Data:
@@ -296,7 +291,7 @@ class _Loop:
         order = torch.from_numpy(np.random.default_rng([self.seed, epoch]).permutation(n))
         order = order.to(self.device)
         groups = self.optimizer.param_groups
-        adam = strategy.optimizer in ("adam", "adamw")
+        adam = optimizer_entry(strategy.optimizer).momentum_key == "betas"
         model, optimizer, loss_fn = self.model, self.optimizer, self.task.loss_fn
         model.train()
         loss_sum, seen, diverged = 0.0, 0, False
