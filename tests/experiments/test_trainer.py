@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from lrkit.batch_size import BatchStep  # noqa: E402
 from lrkit.experiments import (  # noqa: E402
     METRIC_COLUMNS,
     Strategy,
@@ -90,20 +91,14 @@ def test_every_update_gets_the_schedule_at_its_time(task, monkeypatch, clock):
     assert [row["lr"] for row in result.rows] == [lr(t[3]), lr(t[7])]
 
 
-class _Growing:
-    """A batch-size schedule: doubles each epoch."""
-
-    def __call__(self, epoch):
-        return int(16 * 2 ** np.floor(epoch))
-
-    def to_config(self):
-        return {"name": "test-growing"}
-
-
-def test_batch_size_is_read_at_the_start_of_each_epoch(task):
-    result = train(task, _sgd(batch_size=_Growing()), epochs=3, seed=0)
+def test_every_batch_follows_the_batch_schedule(task):
+    # 160 samples: batches of 16, doubling each epoch, and once mid-epoch (at 2.2).
+    schedule = BatchStep(16, milestones=[1, 2, 2.2], factor=2)
+    result = train(task, _sgd(batch_size=schedule), epochs=3, seed=0)
     assert [row["batch_size"] for row in result.rows] == [16, 32, 64]
-    assert [row["updates"] for row in result.rows] == [10, 15, 18]  # ceil(160 / B) per epoch
+    # 10 and 5 updates; then 64 at t = 2.0 and, at t = 2.4, one short batch of the 96
+    # samples left (the schedule says 128): read per batch, not once per epoch (3).
+    assert [row["updates"] for row in result.rows] == [10, 15, 17]
     assert [row["samples"] for row in result.rows] == [160, 320, 480]
 
 
@@ -150,7 +145,36 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(task, tmp_path
     assert [row["wall_s"] for row in resumed.rows] == sorted(row["wall_s"] for row in resumed.rows)
     again = train(task, strategy, epochs=4, seed=3, checkpoint_dir=tmp_path)  # finished: read back
     assert again.rows == resumed.rows and again.resumed_from == 4
-    assert [p.name for p in tmp_path.iterdir()] == [f"{optimizer}-seed3.pt".replace("adam", "sgd")]
+    name = "sgd-seed3.pt"  # the strategy's name, whatever its optimizer
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name, f"{name}.sha256"]
+
+
+@pytest.mark.parametrize("damage", ["flip", "no-sha256"])
+def test_a_corrupt_checkpoint_is_rerun_from_its_start_and_says_so(task, tmp_path, damage):
+    strategy = _sgd(lr=StepDecay(0.02, 1, 0.5))
+    full = train(task, strategy, epochs=3, seed=1)
+
+    def stop_after_two(row):
+        if row["epoch"] == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(task, strategy, epochs=3, seed=1, checkpoint_dir=tmp_path, on_epoch=stop_after_two)
+    path = checkpoint_path(tmp_path, strategy, 1)
+    if damage == "flip":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+    else:
+        path.with_name(path.name + ".sha256").unlink()
+    rerun = train(task, strategy, epochs=3, seed=1, checkpoint_dir=tmp_path)
+    assert rerun.resumed_from == 0
+    assert _strip(rerun.rows) == _strip(full.rows)
+    assert rerun.note.startswith("checkpoint sgd-seed1.pt ") and rerun.note.endswith(
+        "sgd seed 1 reruns from its start"
+    )
+    assert "\n" not in rerun.note
+    assert train(task, strategy, epochs=3, seed=1, checkpoint_dir=tmp_path).note == ""
 
 
 def test_a_checkpoint_from_other_settings_is_refused(task, tmp_path):

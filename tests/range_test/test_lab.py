@@ -14,10 +14,10 @@ pytest.importorskip("sklearn")
 from lrkit.cli import main  # noqa: E402
 from lrkit.experiments import compare, get_task, registered_lr_finders  # noqa: E402
 from lrkit.experiments._range_test_strategies import (  # noqa: E402
-    ShuffledBatches,
     finder_strategy,
     task_range_test,
 )
+from lrkit.experiments._trainer import lab_loader  # noqa: E402
 from lrkit.range_test import RangeTestResult  # noqa: E402
 
 
@@ -54,17 +54,19 @@ def test_spirals_and_cancer_are_deterministic_and_cancer_is_standardised() -> No
         get_task("cancer", num_samples=10_000)
 
 
-def test_shuffled_batches_cover_the_data_and_leave_global_rng_alone() -> None:
+def test_the_lab_loader_covers_the_data_whatever_the_global_rng() -> None:
     task = get_task("spirals", num_samples=100)
-    state = torch.get_rng_state()
     np_state = np.random.get_state()[1].copy()  # noqa: NPY002
-    batches = ShuffledBatches(task.train_set, 32, seed=3)
-    first = torch.cat([y for _, y in batches])
-    second = torch.cat([y for _, y in batches])
-    assert len(batches) == 3 and len(first) == 75
+    passes = []
+    for global_seed in (1, 2):  # torch's DataLoader draws a seed from the global RNG
+        torch.manual_seed(global_seed)
+        batches = lab_loader(task.train_set, 32, seed=3)
+        passes.append([torch.cat([y for _, y in batches]) for _ in range(2)])
+    (first, second), (again, _) = passes
+    assert len(first) == 75
     assert sorted(first.tolist()) == sorted(task.train_set.tensors[1].tolist())
     assert not torch.equal(first, second)  # a new order each pass
-    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(first, again)  # the order comes from (seed, epoch) alone
     assert np.array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
 
 

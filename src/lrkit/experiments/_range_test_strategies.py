@@ -8,12 +8,9 @@ base LR; strategies sharing an optimizer and batch size share one test.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ..range_test import NoSuggestionError, RangeTestResult
 from ._compare import register_lr_finder
@@ -24,41 +21,7 @@ from ._tasks import Task
 if TYPE_CHECKING:
     pass
 
-__all__ = ["ShuffledBatches", "auto_lr", "finder_strategy", "task_range_test"]
-
-
-class ShuffledBatches:
-    """Batches of a map-style dataset in a fresh order each pass, from ``(seed, pass)``.
-
-    A ``TensorDataset`` of two tensors is indexed directly (fast); anything else is
-    collated item by item. Iterating does not touch any global RNG.
-    """
-
-    def __init__(self, dataset: Any, batch_size: int, seed: int = 0) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
-        self.passes = 0
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.dataset) / self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        import torch
-        from torch.utils.data import TensorDataset, default_collate
-
-        order = np.random.default_rng([self.seed, self.passes]).permutation(len(self.dataset))
-        self.passes += 1
-        tensors = None
-        if isinstance(self.dataset, TensorDataset) and len(self.dataset.tensors) == 2:
-            tensors = self.dataset.tensors
-        for start in range(0, len(order), self.batch_size):
-            index = order[start : start + self.batch_size]
-            if tensors is not None:
-                idx = torch.from_numpy(index)
-                yield tensors[0][idx], tensors[1][idx]
-            else:
-                yield default_collate([self.dataset[int(i)] for i in index])
+__all__ = ["auto_lr", "finder_strategy", "task_range_test"]
 
 
 def finder_strategy(
@@ -100,7 +63,7 @@ def task_range_test(
     import torch
 
     from ..torch import range_test
-    from ._trainer import _make_optimizer
+    from ._trainer import _make_optimizer, lab_loader
 
     dev = torch.device(device)
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
@@ -109,7 +72,7 @@ def task_range_test(
         optimizer = _make_optimizer(strategy, model)
         if optimizer_entry(strategy.optimizer).train_eval:
             optimizer.train()  # type: ignore[attr-defined]  # Schedule-Free: training mode
-        loader = ShuffledBatches(task.train_set, strategy.batch_size_at(0.0), seed)
+        loader = lab_loader(task.train_set, strategy.batch_size, seed=seed, device=dev)
         return range_test(
             model,
             optimizer,

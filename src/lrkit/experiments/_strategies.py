@@ -75,9 +75,11 @@ def _as_batch_size(value: Any) -> Any:
         if value < 1:
             raise ValueError(f"batch_size must be >= 1, got {value!r}")
         return value
-    if callable(value) and hasattr(value, "to_config"):
+    from ..batch_size import BatchSchedule
+
+    if isinstance(value, BatchSchedule):
         return value
-    raise TypeError(f"batch_size must be an int or a batch-size schedule, got {value!r}")
+    raise TypeError(f"batch_size must be an int or a BatchSchedule, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class Strategy:
     ``lr = lr_schedule(t)`` (and the momentum, or Adam's ``beta1``, to
     ``momentum(t)`` when given), where ``t`` is fractional epochs
     ``samples_seen / train_size`` on the ``"epoch"`` clock or the number of updates
-    done on the ``"step"`` clock. The batch size is read at the start of each epoch.
+    done on the ``"step"`` clock. The size of every batch is ``batch_size`` at the
+    batch's start (a :class:`~lrkit.torch.ScheduledLoader` reads the data).
 
     Args:
         name: label used in tables and file names (letters, digits, ``-``, ``_``, ``.``).
@@ -100,8 +103,8 @@ class Strategy:
             ``{"momentum": 0.9}``; stored as sorted ``(key, value)`` pairs so the
             strategy stays hashable.
         clock: ``"epoch"`` (default) or ``"step"``.
-        batch_size: an int, or a batch-size schedule: ``batch_size(epoch) -> int``
-            with ``to_config()``.
+        batch_size: an int, or a :class:`~lrkit.batch_size.BatchSchedule` (a spec
+            string or config dict is parsed into one).
         momentum: optional momentum schedule (SGD ``momentum``, RMSprop
             ``momentum``, Adam ``beta1``).
         description: one line for reports.

@@ -1,20 +1,32 @@
 """The lab's training loop: one strategy, one seed, per-epoch metrics, resumable.
 
-Per optimizer update the trainer sets every param group's learning rate to
-``strategy.lr(t)`` in closed form (no torch scheduler), where ``t`` is the
-fractional epoch ``samples_seen / train_size`` on the epoch clock or the number
-of updates done on the step clock. The batch size is read once per epoch from
-``strategy.batch_size_at(samples_seen / train_size)``; the last, partial batch of
-an epoch is kept, so every sample is used once per epoch.
+It is the loop a user writes from ``lrkit.torch``'s public pieces (docs/lab.md
+shows it, and a test checks that both give the same metrics):
 
-Determinism: the model is initialised after ``torch.manual_seed(seed)``; epoch
-``e`` is shuffled by ``numpy.random.default_rng([seed, e])``; torch's global RNG
-(for dropout, say) is saved in each checkpoint. The caller's global torch RNG is
-restored when ``train`` returns.
+- a :class:`~lrkit.torch.ScheduledLoader` reads the training set: the size of every
+  batch follows the strategy's batch size (an int or a batch-size schedule, asked
+  at the batch's start), the order of epoch ``e`` is
+  ``numpy.random.default_rng([seed, e]).permutation(N)``, the last short batch is
+  kept so every sample is used once per epoch;
+- an :class:`~lrkit.torch.LRScheduler` writes ``lr = strategy.lr(t)`` (and the
+  momentum, ``betas[0]`` for Adam & co., when the strategy has one) before every
+  update, with ``t = samples_seen / N`` on the epoch clock or the number of updates
+  done on the step clock;
+- :func:`~lrkit.torch.accumulate_gradients` computes the gradient, in micro-batches
+  when ``micro_batch_size`` caps the forward pass;
+- the optimizer comes from the optimizer registry, with ``optimizer.train()`` /
+  ``optimizer.eval()`` around training and evaluation when its entry says so.
+
+Determinism: the model is initialised after ``torch.manual_seed(seed)``; torch's
+global RNG (for dropout, say) is saved in each checkpoint with the loader's
+position. The caller's global torch RNG is restored when ``train`` returns.
+Checkpoints carry a sha256 beside them; one that does not match is not resumed:
+the run restarts from epoch 0 and :attr:`RunResult.note` says so.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Callable
@@ -24,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._io import atomic_file
+from ._checksum import verify_checksum, write_checksummed
 from ._optimizers import make_optimizer, optimizer_entry
 from ._strategies import Strategy
 from ._tasks import Task
@@ -32,7 +44,9 @@ from ._tasks import Task
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["METRIC_COLUMNS", "RunResult", "checkpoint_path", "train"]
+    from ..torch import ScheduledLoader
+
+__all__ = ["METRIC_COLUMNS", "RunResult", "checkpoint_path", "lab_loader", "train"]
 
 # The per-epoch row, in CSV column order (``noisy_fit`` only with label noise).
 METRIC_COLUMNS = (
@@ -62,6 +76,8 @@ class RunResult:
             ``wall_s`` is cumulative training time (evaluation excluded).
         diverged_epoch: the epoch in which the loss became NaN/inf, or ``None``.
         resumed_from: epochs restored from a checkpoint (0 for a fresh run).
+        note: one line when the run did something the caller should report (a
+            corrupt checkpoint rerun from the start); empty otherwise.
     """
 
     strategy: str
@@ -69,6 +85,7 @@ class RunResult:
     rows: tuple[dict[str, Any], ...]
     diverged_epoch: int | None = None
     resumed_from: int = 0
+    note: str = ""
 
     @property
     def final(self) -> dict[str, Any]:
@@ -103,6 +120,7 @@ def train(
     device: str = "cpu",
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     eval_batch_size: int = 1024,
+    micro_batch_size: int | None = None,
 ) -> RunResult:
     """Train ``task``'s model with ``strategy`` for ``epochs`` epochs.
 
@@ -119,6 +137,8 @@ def train(
         device: torch device.
         on_epoch: called with each new row after its checkpoint is written.
         eval_batch_size: batch size for evaluation.
+        micro_batch_size: the most samples per forward pass; larger batches are
+            accumulated (:func:`lrkit.torch.accumulate_gradients`) to the same gradient.
 
     Returns:
         The :class:`RunResult`; a run whose loss becomes NaN or infinite stops with
@@ -149,20 +169,25 @@ def train(
         torch.manual_seed(seed)
         model = task.model_fn().to(dev)
         optimizer = _make_optimizer(strategy, model)
-        state = _State()
+        loop = _Loop(task, strategy, model, optimizer, dev, seed, eval_batch_size, micro_batch_size)
+        state, note = _State(), ""
         if ckpt_file is not None and ckpt_file.exists():
-            state = _load_checkpoint(ckpt_file, key, model, optimizer, dev)
+            problem = verify_checksum(ckpt_file)
+            if problem:
+                note = f"checkpoint {ckpt_file.name} {problem}: {strategy.name} seed {seed} reruns"
+                note += " from its start"
+            else:
+                state = loop.load(ckpt_file, key)
         resumed_from = len(state.rows)
         if not state.done:
-            _Loop(task, strategy, model, optimizer, dev, seed, eval_batch_size).run(
-                state, epochs, ckpt_file, key, progress, on_epoch
-            )
+            loop.run(state, epochs, ckpt_file, key, progress, on_epoch)
     return RunResult(
         strategy=strategy.name,
         seed=seed,
         rows=tuple(state.rows),
         diverged_epoch=state.diverged_epoch,
         resumed_from=resumed_from,
+        note=note,
     )
 
 
@@ -199,26 +224,77 @@ def _make_optimizer(strategy: Strategy, model: torch.nn.Module) -> torch.optim.O
         raise ValueError(f"strategy {strategy.name!r}: {exc}") from None
 
 
-class _Data:
-    """Index a dataset by a tensor of positions: tensors directly, anything else by collate."""
+def _as_is(batch: Any) -> Any:
+    """The loader's collate step: :class:`_Fetch` already returns whole batches."""
+    return batch
+
+
+class _Fetch:
+    """A dataset whose ``__getitems__`` returns a whole batch on ``device``.
+
+    ``DataLoader`` calls ``__getitems__`` with the sampler's index list when a dataset
+    has one: a ``TensorDataset`` is then indexed once per batch (no per-sample
+    collation); any other dataset is collated item by item. Batching and shuffling
+    stay the :class:`~lrkit.torch.ScheduledLoader`'s.
+    """
 
     def __init__(self, dataset: Any, device: torch.device) -> None:
         import torch
 
+        self.dataset, self.device = dataset, device
         self.tensors: tuple[torch.Tensor, ...] | None = None
-        if isinstance(dataset, torch.utils.data.TensorDataset) and len(dataset.tensors) == 2:
+        if isinstance(dataset, torch.utils.data.TensorDataset):
             self.tensors = tuple(t.to(device) for t in dataset.tensors)
-        self.dataset = dataset
-        self.device = device
 
-    def batch(self, index: torch.Tensor) -> tuple[Any, Any]:
-        if self.tensors is not None:
-            x, y = self.tensors
-            return x[index], y[index]
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[index]
+
+    def __getitems__(self, indices: list[int]) -> Any:
+        import torch
         from torch.utils.data import default_collate
 
-        x, y = default_collate([self.dataset[i] for i in index.tolist()])
-        return x.to(self.device), y.to(self.device)
+        if self.tensors is not None:
+            index = torch.as_tensor(indices, device=self.device)
+            return tuple(t[index] for t in self.tensors)
+        batch = default_collate([self.dataset[i] for i in indices])
+        return _to_device(batch, self.device)
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    import torch
+
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(v, device) for v in batch)
+    return batch
+
+
+def lab_loader(
+    dataset: Any, batch_size: Any, *, seed: int, device: str | torch.device = "cpu", **options: Any
+) -> ScheduledLoader:
+    """The :class:`~lrkit.torch.ScheduledLoader` the lab reads ``dataset`` with.
+
+    Batches follow ``batch_size`` (an int or a batch-size schedule), in the order
+    drawn from ``numpy.random.default_rng([seed, epoch])``, the last short batch
+    kept; they come on ``device``. ``options`` go to ScheduledLoader (``shuffle``).
+    """
+    import torch
+
+    from ..torch import ScheduledLoader
+
+    return ScheduledLoader(
+        _Fetch(dataset, torch.device(device)),
+        batch_size,
+        seed=seed,
+        collate_fn=_as_is,
+        **options,
+    )
 
 
 class _Loop:
@@ -231,13 +307,28 @@ class _Loop:
         device: torch.device,
         seed: int,
         eval_batch_size: int,
+        micro_batch_size: int | None,
     ) -> None:
+        import torch
+
+        from ..torch import LRScheduler
+
         self.task, self.strategy, self.model, self.optimizer = task, strategy, model, optimizer
-        self.device, self.seed, self.eval_batch_size = device, seed, eval_batch_size
-        self.train_data = _Data(task.train_set, device)
-        self.test_data = _Data(task.test_set, device)
+        self.device, self.seed, self.micro = device, seed, micro_batch_size
+        self.train_eval = optimizer_entry(strategy.optimizer).train_eval
         self.n = task.train_size
-        self.noisy_index = None if task.noisy is None else np.flatnonzero(task.noisy)
+        self.loader = lab_loader(task.train_set, strategy.batch_size, seed=seed, device=device)
+        unit = "epoch" if strategy.clock == "epoch" else "step"
+        self.scheduler = LRScheduler(optimizer, strategy.lr, momentum=strategy.momentum, unit=unit)
+        self.test_loader = lab_loader(
+            task.test_set, eval_batch_size, seed=0, device=device, shuffle=False
+        )
+        self.noisy_loader = None
+        if task.noisy is not None:
+            noisy = torch.utils.data.Subset(task.train_set, np.flatnonzero(task.noisy).tolist())
+            self.noisy_loader = lab_loader(
+                noisy, eval_batch_size, seed=0, device=device, shuffle=False
+            )
 
     def run(
         self,
@@ -276,50 +367,37 @@ class _Loop:
             bar.close()
 
     def epoch(self, state: _State, epoch: int) -> dict[str, Any]:
-        import torch
+        from ..torch import accumulate_gradients
 
-        strategy, n = self.strategy, self.n
-        batch_size = strategy.batch_size_at(state.samples / n)
-        steps = math.ceil(n / batch_size)
-        before = state.samples + np.arange(steps) * batch_size  # samples seen before each step
-        if strategy.clock == "epoch":
-            times = before / n
-        else:
-            times = state.updates + np.arange(steps, dtype=np.float64)
-        lrs = np.atleast_1d(strategy.lr(times)).tolist()
-        moms = None if strategy.momentum is None else np.atleast_1d(strategy.momentum(times))
-        order = torch.from_numpy(np.random.default_rng([self.seed, epoch]).permutation(n))
-        order = order.to(self.device)
-        groups = self.optimizer.param_groups
-        adam = optimizer_entry(strategy.optimizer).momentum_key == "betas"
-        model, optimizer, loss_fn = self.model, self.optimizer, self.task.loss_fn
+        model, optimizer, scheduler, loss_fn = (
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            self.task.loss_fn,
+        )
+        epoch_clock = self.strategy.clock == "epoch"
+        if self.train_eval:
+            optimizer.train()  # type: ignore[attr-defined]
         model.train()
-        loss_sum, seen, diverged = 0.0, 0, False
+        loss_sum, seen, diverged, first_batch = 0.0, 0, False, 0
         tic = time.perf_counter()
-        for i in range(steps):
-            x, y = self.train_data.batch(order[i * batch_size : (i + 1) * batch_size])
-            for group in groups:
-                group["lr"] = lrs[i]
-                if moms is not None:
-                    if adam:
-                        group["betas"] = (float(moms[i]), group["betas"][1])
-                    else:
-                        group["momentum"] = float(moms[i])
+        for x, y in self.loader:
+            scheduler.set_time(state.samples / self.n if epoch_clock else state.updates)
+            first_batch = first_batch or self.loader.batch_size
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            value = loss.item()
-            if not math.isfinite(value):
+            step = accumulate_gradients(model, loss_fn, x, y, micro_batch_size=self.micro)
+            if not math.isfinite(step.loss):
                 diverged = True
                 break
-            loss.backward()
             optimizer.step()
-            size = len(y)
-            loss_sum += value * size
-            seen += size
+            loss_sum += step.loss * step.samples
+            seen += step.samples
             state.updates += 1
-            state.samples += size
+            state.samples += step.samples
         state.wall_s += time.perf_counter() - tic
-        test_loss, test_acc = self.evaluate(self.test_data, None)
+        if self.train_eval:
+            optimizer.eval()  # type: ignore[attr-defined]
+        test_loss, test_acc = self.evaluate(self.test_loader)
         if not math.isfinite(test_loss):
             diverged = True
         if diverged:
@@ -328,33 +406,30 @@ class _Loop:
             "epoch": epoch + 1,
             "updates": state.updates,
             "samples": state.samples,
-            "lr": float(lrs[min(i, steps - 1)]),
-            "batch_size": batch_size,
+            "lr": float(scheduler.get_last_lr()[0]),
+            "batch_size": first_batch,
             "train_loss": math.nan if diverged else loss_sum / max(seen, 1),
             "test_loss": test_loss,
             "test_acc": test_acc,
             "wall_s": state.wall_s,
         }
-        if self.noisy_index is not None:
-            index = torch.from_numpy(self.noisy_index).to(self.device)
-            row["noisy_fit"] = self.evaluate(self.train_data, index)[1]
+        if self.noisy_loader is not None:
+            row["noisy_fit"] = self.evaluate(self.noisy_loader)[1]
         return row
 
-    def evaluate(self, data: _Data, index: torch.Tensor | None) -> tuple[float, float]:
-        """Mean loss and accuracy over ``data`` (or the positions ``index``)."""
+    def evaluate(self, loader: ScheduledLoader) -> tuple[float, float]:
+        """Mean loss and accuracy over one pass of ``loader``."""
         import torch
 
         self.model.eval()
-        if index is None:
-            index = torch.arange(len(data.dataset), device=self.device)
-        loss_sum, correct = 0.0, 0
+        loss_sum, correct, count = 0.0, 0, 0
         with torch.no_grad():
-            for start in range(0, len(index), self.eval_batch_size):
-                x, y = data.batch(index[start : start + self.eval_batch_size])
+            for x, y in loader:
                 out = self.model(x)
                 loss_sum += float(self.task.loss_fn(out, y)) * len(y)
                 correct += int((out.argmax(dim=1) == y).sum())
-        count = max(len(index), 1)
+                count += len(y)
+        count = max(count, 1)
         return loss_sum / count, correct / count
 
     def save(self, path: Path, key: str, state: _State) -> None:
@@ -371,43 +446,42 @@ class _Loop:
             "done": state.done,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "loader": self.loader.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": (
                 torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
             ),
         }
-        with atomic_file(path, "wb") as fh:
-            torch.save(payload, fh)
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        write_checksummed(path, buffer.getvalue())
 
+    def load(self, path: Path, key: str) -> _State:
+        """Restore a checkpoint written by :meth:`save` (its checksum already verified)."""
+        import torch
 
-def _load_checkpoint(
-    path: Path,
-    key: str,
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    device: torch.device,
-) -> _State:
-    import torch
-
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
-    if payload.get("version") != _CHECKPOINT_VERSION or payload.get("key") != key:
-        raise ValueError(
-            f"checkpoint {path} was made with other settings (task, strategy, epochs or "
-            "seed); delete it or use another folder"
+        try:
+            payload = torch.load(
+                io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True
+            )
+        except Exception as exc:
+            raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
+        if payload.get("version") != _CHECKPOINT_VERSION or payload.get("key") != key:
+            raise ValueError(
+                f"checkpoint {path} was made with other settings (task, strategy, epochs or "
+                "seed); delete it or use another folder"
+            )
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.loader.load_state_dict(payload["loader"])
+        torch.set_rng_state(payload["torch_rng"])
+        if self.device.type == "cuda" and payload.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(payload["cuda_rng"], self.device)
+        return _State(
+            rows=list(payload["rows"]),
+            samples=int(payload["samples"]),
+            updates=int(payload["updates"]),
+            wall_s=float(payload["wall_s"]),
+            diverged_epoch=payload["diverged_epoch"],
+            done=bool(payload["done"]),
         )
-    model.load_state_dict(payload["model"])
-    optimizer.load_state_dict(payload["optimizer"])
-    torch.set_rng_state(payload["torch_rng"])
-    if device.type == "cuda" and payload.get("cuda_rng") is not None:
-        torch.cuda.set_rng_state(payload["cuda_rng"], device)
-    return _State(
-        rows=list(payload["rows"]),
-        samples=int(payload["samples"]),
-        updates=int(payload["updates"]),
-        wall_s=float(payload["wall_s"]),
-        diverged_epoch=payload["diverged_epoch"],
-        done=bool(payload["done"]),
-    )
