@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -80,6 +81,9 @@ def test_compare_help_lists_the_strategies(capsys):
     text = capsys.readouterr().out
     for name in ("constant", "time-decay", "step-decay", "one-cycle", "adadelta", "adam"):
         assert f"  {name} " in text
+    # the tasks and optimizers come from their registries too
+    for name in ("mnist1d", "digits", "nadam", "schedulefree-adamw", "prodigy"):
+        assert f"  {name} " in text
 
 
 def test_reproduce_unknown_name_is_one_line(tmp_path, capsys):
@@ -142,3 +146,38 @@ def test_ctrl_c_leaves_a_resumable_folder_and_resume_loses_no_row(tmp_path):
     with (out / "metrics.csv").open() as fh:
         keys = [(r["strategy"], r["seed"], int(r["epoch"])) for r in csv.DictReader(fh)]
     assert sorted(keys) == [("constant", "0", e) for e in range(1, epochs + 1)]
+
+
+def test_compare_prints_a_line_per_finished_trial_when_stderr_is_a_log(tmp_path, capsys):
+    # capsys' stderr is not a terminal, as in CI or `2> log`.
+    loud = [a for a in TINY if a != "--quiet"] + ["--seeds", "2"]
+    out = tmp_path / "run"
+    assert main(["compare", *loud, "--strategies", "constant,adam", "--out", str(out)]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "constant seed 0",
+        "adam seed 0",
+        "constant seed 1",
+        "adam seed 1",
+    ]
+    with open(out / "metrics.csv", newline="") as fh:
+        rows = {(r["strategy"], r["seed"]): r for r in csv.DictReader(fh)}
+    first = rows[("constant", "0")]
+    assert lines[0] == (
+        f"constant seed 0: test_acc {float(first['test_acc']):.4f} after 1 epochs, "
+        f"{float(first['wall_s']):.1f} s"
+    )
+    assert main(["compare", *TINY, "--strategies", "adam", "--out", str(tmp_path / "q")]) == 0
+    assert capsys.readouterr().err == ""  # --quiet
+
+
+def test_config_records_the_threads_training_used_and_the_cpu(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["compare", *TINY, "--strategies", "adam", "--threads", "2", "--out", str(out)]
+    assert main(args) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["torch_threads"] == 2
+    assert "torch_threads" not in config["versions"]
+    assert (
+        config["versions"]["cpu"] and config["versions"]["cpu"] in (out / "report.md").read_text()
+    )

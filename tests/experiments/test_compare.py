@@ -139,7 +139,7 @@ class _Stop(Exception):
 
 
 def test_resume_after_an_interruption_loses_and_duplicates_no_row(tmp_path, monkeypatch):
-    import lrkit.experiments._compare as lab
+    import lrkit.experiments._trial as lab
 
     full = _run(tmp_path / "full", epochs=3)
     real_train = lab.train

@@ -46,10 +46,30 @@ def test_cyclic_has_a_step_of_a_few_epochs_and_ends_at_its_base(epochs):
     assert strategy.lr(strategy.lr.step_size) == pytest.approx(strategy.lr.max_lr)
 
 
-def test_one_cycle_spans_the_budget():
+def test_one_cycle_spans_the_budget_and_reaches_its_minimum_at_the_end():
+    strategy = get_strategy("one-cycle", CTX)  # 30 epochs
+    lr = strategy.lr
+    final = lr.max_lr / lr.div_factor / lr.final_div_factor
+    assert lr(30.0) == pytest.approx(final)  # the minimum where training ends
+    assert lr(29.5) > 100 * final  # the last epoch still trains above it
+    assert max(lr(np.linspace(0, 30, 301))) == pytest.approx(lr.max_lr)
+
+
+def test_one_cycle_keeps_torchs_values_at_integer_steps():
+    torch = pytest.importorskip("torch")
     strategy = get_strategy("one-cycle", CTX)
-    assert strategy.lr(30.0) < strategy.lr(0.0) / 100
-    assert max(strategy.lr(np.linspace(0, 30, 301))) == pytest.approx(strategy.lr.max_lr)
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+    total = int(strategy.lr.total_steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=strategy.lr.max_lr, total_steps=total, cycle_momentum=False
+    )
+    theirs = []
+    for _ in range(total):
+        theirs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(strategy.lr(np.arange(total, dtype=float)), theirs, rtol=1e-9)
 
 
 def test_ctx_lr_sets_the_base_lr_of_every_builtin():

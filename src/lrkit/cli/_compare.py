@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ._common import CLIError, listing, positive_int, preflight
 
-__all__ = ["parse_strategies", "register", "run"]
+__all__ = ["parse_strategies", "register", "run", "trial_reporter"]
 
 _DESCRIPTION = """\
 Train every strategy for every seed on one task and write a run folder:
@@ -107,7 +108,11 @@ def register(subparsers: Any) -> None:
         help="torch CPU threads (1: fastest for small models, above all on a shared CPU)",
     )
     parser.add_argument("--device", default="cpu", help="torch device (cpu)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar, and no line per finished trial when stderr is not a terminal",
+    )
     parser.set_defaults(func=run)
 
 
@@ -183,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             progress=not args.quiet,
             command=command,
+            on_trial=trial_reporter(quiet=args.quiet),
         )
     except KeyboardInterrupt:
         print(
@@ -193,6 +199,32 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result.summary, markdown=False))
     print(f"report: {result.report}")
     return 0
+
+
+def trial_reporter(*, quiet: bool) -> Callable[[Any], None]:
+    """Print one line per finished trial on stderr: strategy, seed, final metric, time.
+
+    Only when stderr is not a terminal (a log file, CI; a terminal has the progress
+    bar) and not ``quiet``. A note on the trial (a corrupt checkpoint rerun) is
+    always printed.
+    """
+    lines = not quiet and not sys.stderr.isatty()
+
+    def report(result: Any) -> None:
+        if result.note:
+            print(f"lrkit: {result.note}", file=sys.stderr, flush=True)
+        if not lines or not result.rows:
+            return
+        final = result.final
+        state = f", diverged in epoch {result.diverged_epoch}" if result.diverged_epoch else ""
+        print(
+            f"{result.strategy} seed {result.seed}: test_acc {final['test_acc']:.4f} "
+            f"after {final['epoch']} epochs, {final['wall_s']:.1f} s{state}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return report
 
 
 def _argv_of(args: argparse.Namespace) -> list[str]:

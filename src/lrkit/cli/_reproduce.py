@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import shlex
 import sys
 from typing import Any
 
 from ._common import listing, positive_int, preflight
+from ._compare import trial_reporter
 
 __all__ = ["register", "run"]
 
@@ -45,7 +47,11 @@ def register(subparsers: Any) -> None:
         default=1,
         help="torch CPU threads (1: fastest for small models, above all on a shared CPU)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar, and no line per finished trial when stderr is not a terminal",
+    )
     parser.set_defaults(func=run)
 
 
@@ -59,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     parts += ["--out", str(args.out)]
     parts += ["--seeds", str(args.seeds)] if args.seeds else []
     command = " ".join(shlex.quote(p) for p in parts)
+    extra: dict[str, Any] = {}
+    if "on_trial" in inspect.signature(func).parameters:  # older plug-ins lack it
+        extra["on_trial"] = trial_reporter(quiet=args.quiet)
     try:
         report = func(
             args.out,
@@ -69,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             command=command,
             threads=args.threads,
+            **extra,
         )
     except KeyboardInterrupt:
         print(

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 from ._compare import (
     LR_FINDERS,
+    ComparePlan,
     CompareResult,
     compare,
+    plan_compare,
     register_lr_finder,
     registered_lr_finders,
+    report_compare,
+    run_compare,
+    write_config,
 )
 from ._optimizers import (
     OPTIMIZERS,
@@ -69,6 +74,7 @@ from ._tasks import (
     with_label_noise,
 )
 from ._trainer import METRIC_COLUMNS, RunResult, checkpoint_path, train
+from ._trial import Executor, TaskSpec, Trial, TrialResult, run_trial, run_trials
 
 __all__ = [
     "CSV_COLUMNS",
@@ -80,13 +86,18 @@ __all__ = [
     "STRATEGIES",
     "SUMMARY_KEYS",
     "TASKS",
+    "ComparePlan",
     "CompareResult",
+    "Executor",
     "OptimizerEntry",
     "Registry",
     "RunResult",
     "Strategy",
     "StrategyContext",
     "Task",
+    "TaskSpec",
+    "Trial",
+    "TrialResult",
     "cache_dir",
     "checkpoint_path",
     "compare",
@@ -97,6 +108,7 @@ __all__ = [
     "load_strategies",
     "make_optimizer",
     "optimizer_entry",
+    "plan_compare",
     "plot_curves",
     "plot_strategy_schedules",
     "prepare_run_folder",
@@ -112,9 +124,14 @@ __all__ = [
     "registered_reproductions",
     "registered_strategies",
     "registered_tasks",
+    "report_compare",
+    "run_compare",
+    "run_trial",
+    "run_trials",
     "summarize",
     "train",
     "with_label_noise",
+    "write_config",
     "write_json",
     "write_metrics",
     "write_plots",

@@ -5,7 +5,8 @@ threads)`` returning the path of its ``report.md``. It writes the same run-folde
 :func:`~lrkit.experiments.compare` (usually by calling it) and adds its own
 verdict to the report. ``seeds`` is ``None`` for the reproduction's default;
 ``threads`` is the number of torch CPU threads to train with (``None``: leave
-torch's setting).
+torch's setting). A reproduction may also take ``on_trial`` (passed on to
+``compare``): ``lrkit reproduce`` then prints a line per finished trial.
 """
 
 from __future__ import annotations

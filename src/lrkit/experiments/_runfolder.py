@@ -82,8 +82,24 @@ def write_json(path: Path, data: Any) -> Path:
     return write_text(path, json.dumps(_json_safe(data), indent=2) + "\n")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, ``platform.processor()`` else)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def versions() -> dict[str, str]:
-    """Versions of Python, lrkit, numpy and torch, and the platform."""
+    """Versions of Python, lrkit, numpy and torch, the platform and the CPU model.
+
+    The torch thread count is not here: it changes while a run trains, and
+    config.json records the number training used (``torch_threads``).
+    """
     import numpy
 
     from .. import __version__
@@ -91,13 +107,13 @@ def versions() -> dict[str, str]:
     out = {
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
         "lrkit": __version__,
         "numpy": numpy.__version__,
     }
     import torch
 
     out["torch"] = torch.__version__
-    out["torch_threads"] = str(torch.get_num_threads())
     return out
 
 
@@ -351,4 +367,10 @@ def write_report(
     for section in sections:
         parts += [section.strip(), ""]
     parts += ["## Command", "", "```", command, "```", ""]
+    info = versions()
+    parts += [
+        f"Machine: {info['cpu']}; Python {info['python']}, torch {info['torch']}, "
+        f"numpy {info['numpy']}, lrkit {info['lrkit']} ({info['platform']}).",
+        "",
+    ]
     return write_text(Path(out) / "report.md", "\n".join(parts))

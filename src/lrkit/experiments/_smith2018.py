@@ -310,6 +310,7 @@ def reproduce_smith2018(
     device: str = "cpu",
     command: str | None = None,
     threads: int | None = 1,
+    on_trial: Any = None,
 ) -> Any:
     """Run the reproduction and write its run folder; returns the ``CompareResult``.
 
@@ -323,6 +324,7 @@ def reproduce_smith2018(
         threads: torch CPU threads during training (default 1: with batches this
             small one thread is fastest on a shared CPU, and it keeps the wall-time
             comparison fair); None leaves torch's setting alone.
+        on_trial: called with each finished trial (see :func:`lrkit.experiments.compare`).
 
     Raises:
         FileExistsError, ValueError: as :func:`lrkit.experiments.compare`.
@@ -350,30 +352,25 @@ def reproduce_smith2018(
         + ", ".join(f"{k} {v}" for k, v in planned.items())
         + "."
     )
-    import torch
 
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        result = compare(
-            task,
-            strategies,
-            epochs=chosen.epochs,
-            seeds=chosen.seeds,
-            out=out,
-            resume=resume,
-            overwrite=overwrite,
-            batch_size=chosen.batch_size,
-            lr=chosen.lr,
-            device=device,
-            progress=progress,
-            command=command,
-            title=TITLE,
-            intro=intro,
-        )
-    finally:
-        torch.set_num_threads(before)
+    result = compare(
+        task,
+        strategies,
+        epochs=chosen.epochs,
+        seeds=chosen.seeds,
+        out=out,
+        resume=resume,
+        overwrite=overwrite,
+        batch_size=chosen.batch_size,
+        lr=chosen.lr,
+        device=device,
+        threads=threads,
+        progress=progress,
+        command=command,
+        title=TITLE,
+        intro=intro,
+        on_trial=on_trial,
+    )
     out = Path(out)
     summary = dict(result.summary)
     finished = all(summary["strategies"].get(name) for name in NAMES)

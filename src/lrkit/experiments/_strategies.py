@@ -437,10 +437,14 @@ def _one_cycle(ctx: StrategyContext) -> Strategy:
     from ..schedules import OneCycle
 
     max_lr = 2 * (ctx.lr or SGD_LR)
+    # OneCycle(total_steps=N) is torch's OneCycleLR: step N - 1, the last of N updates,
+    # is at the minimum. On the epoch clock t runs over [0, E) and the cycle must end
+    # where training ends, at t = E: N = E + 1 (with N = E the last epoch trained at
+    # max_lr / 25e4).
     return _sgd(
         ctx,
         "one-cycle",
-        OneCycle(max_lr=max_lr, total_steps=float(ctx.epochs)),
+        OneCycle(max_lr=max_lr, total_steps=float(ctx.epochs + 1)),
         f"SGD momentum 0.9, one cycle up to {max_lr:g} over {ctx.epochs} epochs",
     )
 

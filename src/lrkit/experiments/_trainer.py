@@ -116,6 +116,7 @@ def train(
     epochs: int,
     seed: int,
     checkpoint_dir: str | Path | None = None,
+    checkpoint: str | Path | None = None,
     progress: bool = False,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
@@ -133,6 +134,7 @@ def train(
             epoch and an existing one (same task, strategy, epochs and seed) is
             resumed; the resumed run ends with the same rows as an uninterrupted
             one (``wall_s`` aside). A finished run's checkpoint is returned as is.
+        checkpoint: the same with the checkpoint's file named directly.
         progress: show a tqdm bar over epochs (only on a terminal).
         device: torch device.
         on_epoch: called with each new row after its checkpoint is written.
@@ -161,7 +163,11 @@ def train(
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if checkpoint is not None and checkpoint_dir is not None:
+        raise ValueError("give checkpoint_dir or checkpoint, not both")
     ckpt_file = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, strategy, seed)
+    if checkpoint is not None:
+        ckpt_file = Path(checkpoint)
     key = _run_key(task, strategy, epochs, seed)
     dev = torch.device(device)
     fork_devices = [dev] if dev.type == "cuda" else []

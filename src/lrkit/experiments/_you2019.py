@@ -121,6 +121,7 @@ def you2019(
     progress: bool = False,
     command: str | None = None,
     threads: int | None = 1,
+    on_trial: Any = None,
 ) -> Path:
     """Run the reproduction into ``out``; return the path of its ``report.md``.
 
@@ -130,6 +131,7 @@ def you2019(
         seeds: number of seeds (``None``: 5, or 2 when quick).
         resume, overwrite, progress, threads: as in :func:`~lrkit.experiments.compare`.
         command: the command line recorded in the report.
+        on_trial: called with each finished trial (see :func:`~lrkit.experiments.compare`).
 
     Raises:
         FileExistsError, ValueError: as :func:`~lrkit.experiments.compare`.
@@ -177,6 +179,7 @@ def you2019(
         command=command,
         title=title,
         intro=intro,
+        on_trial=on_trial,
     )
     figure = _plot(result, decay_at=epochs // 2)
     verdict = judge(result, decay_at=epochs // 2)
