@@ -50,7 +50,8 @@ def test_run_folder_has_every_file_with_the_documented_schema(tmp_path):
         (s, k) for s in ("constant", "adam") for k in (0, 1)
     }
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) == {"task", "strategies"} and summary["task"] == "digits"
+    assert set(summary) == {"task", "metric", "strategies"} and summary["task"] == "digits"
+    assert summary["metric"] == {"name": "accuracy", "higher_is_better": True}
     assert list(summary["strategies"]) == ["constant", "adam"]
     for stats in summary["strategies"].values():
         assert tuple(stats) == SUMMARY_KEYS

@@ -25,6 +25,7 @@ from ._compare import (
     run_compare,
     write_config,
 )
+from ._metrics import METRICS, Metric
 from ._optimizers import (
     OPTIMIZERS,
     OptimizerEntry,
@@ -49,11 +50,13 @@ from ._runfolder import (
     ranked,
     read_metrics,
     summarize,
+    what_next,
     write_json,
     write_metrics,
     write_report,
     write_text,
 )
+from ._stats import mean_ci, paired_difference, t_quantile_975
 from ._strategies import (
     SEED_STRATEGIES,
     STRATEGIES,
@@ -79,6 +82,7 @@ from ._trial import Executor, TaskSpec, Trial, TrialResult, run_trial, run_trial
 __all__ = [
     "CSV_COLUMNS",
     "LR_FINDERS",
+    "METRICS",
     "METRIC_COLUMNS",
     "OPTIMIZERS",
     "REPRODUCTIONS",
@@ -89,6 +93,7 @@ __all__ = [
     "ComparePlan",
     "CompareResult",
     "Executor",
+    "Metric",
     "OptimizerEntry",
     "Registry",
     "RunResult",
@@ -107,7 +112,9 @@ __all__ = [
     "get_task",
     "load_strategies",
     "make_optimizer",
+    "mean_ci",
     "optimizer_entry",
+    "paired_difference",
     "plan_compare",
     "plot_curves",
     "plot_strategy_schedules",
@@ -129,7 +136,9 @@ __all__ = [
     "run_trial",
     "run_trials",
     "summarize",
+    "t_quantile_975",
     "train",
+    "what_next",
     "with_label_noise",
     "write_config",
     "write_json",

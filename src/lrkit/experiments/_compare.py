@@ -414,9 +414,9 @@ def report_compare(
     """Write ``summary.json``, the plots and ``report.md`` from the results."""
     out = Path(out)
     task, built = plan.task, list(plan.strategies)
-    summary = summarize(str(plan.record["task"]), results, [s.name for s in built])
+    summary = summarize(str(plan.record["task"]), results, [s.name for s in built], task.metric)
     write_json(out / "summary.json", summary)
-    made = write_plots(out, results, built, epochs=plan.epochs) if plots else []
+    made = write_plots(out, results, built, epochs=plan.epochs, metric=task.metric) if plots else []
     heading = title or f"lrkit compare: {task.name}"
     about = intro or (
         f"Task: {task.description}. {plan.epochs} epochs, seeds {list(plan.seeds)}, "

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._metrics import Metric
+from ._stats import t_quantile_975
 from ._strategies import Strategy
 from ._trainer import RunResult
 
@@ -60,10 +62,12 @@ def plot_curves(
     ax: Axes | None = None,
     scale: float = 1.0,
 ) -> Axes:
-    """Draw ``y`` (mean over seeds, shaded ± std) against ``x`` for each strategy.
+    """Draw ``y`` (mean over seeds) against ``x`` for each strategy, with a 95% band.
 
-    ``x`` is ``"epoch"``, or a cumulative column (``"updates"``, ``"samples"``,
-    ``"wall_s"``) averaged over seeds per epoch.
+    The shaded band is the 95% t-interval of the mean over seeds at each epoch
+    (``mean ± t(0.975, n-1) std / sqrt(n)``; no band with one seed). ``x`` is
+    ``"epoch"``, or a cumulative column (``"updates"``, ``"samples"``, ``"wall_s"``)
+    averaged over seeds per epoch.
     """
     plt = _pyplot()
     if ax is None:
@@ -75,7 +79,11 @@ def plot_curves(
         epochs, mean, std = _curve(runs, y)
         xs = epochs.astype(float) if x == "epoch" else _curve(runs, x)[1]
         ax.plot(xs, scale * mean, label=name, color=color, lw=1.5)
-        ax.fill_between(xs, scale * (mean - std), scale * (mean + std), color=color, alpha=0.15)
+        if len(runs) > 1:
+            half = t_quantile_975(len(runs) - 1) * std / np.sqrt(len(runs))
+            ax.fill_between(
+                xs, scale * (mean - half), scale * (mean + half), color=color, alpha=0.15
+            )
     ax.grid(True, alpha=0.3)
     return ax
 
@@ -123,17 +131,58 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def write_plots(
-    out: Path, results: Sequence[RunResult], strategies: Sequence[Strategy], *, epochs: int
+    out: Path,
+    results: Sequence[RunResult],
+    strategies: Sequence[Strategy],
+    *,
+    epochs: int,
+    metric: Metric | None = None,
 ) -> list[tuple[str, str]]:
     """Write the comparison's PNGs into ``out``; return ``(caption, file name)`` pairs.
 
-    Test accuracy vs epochs, vs optimizer updates and vs training time; train loss
-    vs epochs; LR and batch size vs epochs; with label noise, noisy-label fit vs epochs.
+    Test accuracy (or the task's metric) vs epochs, vs optimizer updates and vs
+    training time; train loss vs epochs; LR and batch size vs epochs; with label
+    noise, noisy-label fit vs epochs. Bands are 95% t-intervals over seeds, and the
+    captions say so.
     """
     plt = _pyplot()
     out = Path(out)
     names = [s.name for s in strategies]
     made: list[tuple[str, str]] = []
+    band = " (mean over seeds; shaded: 95% t-interval of the mean)"
+    if metric is not None and metric.name != "accuracy":
+        specs = [
+            (f"test_{metric.name}_vs_{x}.png", f"Test {metric.name} vs {label}", "test_metric",
+             x, label, 1.0)
+            for x, label in (("epoch", "epochs"), ("updates", "optimizer updates"),
+                             ("wall_s", "training time (s)"))
+        ]  # fmt: skip
+        specs.append(
+            (
+                "train_loss_vs_epoch.png",
+                "Training loss vs epochs",
+                "train_loss",
+                "epoch",
+                "epoch",
+                1.0,
+            )
+        )
+        for file, caption, y, x, xlabel, scale in specs:
+            fig, ax = plt.subplots(figsize=(7, 4.5))
+            plot_curves(results, names, y=y, x=x, ax=ax, scale=scale)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(f"test {metric.name}" if y == "test_metric" else "training loss")
+            if y == "train_loss" or metric.name in ("loss", "perplexity"):
+                ax.set_yscale("log")
+            ax.set_title(caption)
+            ax.legend(fontsize=7, ncol=2)
+            fig.tight_layout()
+            _save(fig, out / file)
+            made.append((caption + band, file))
+        fig = plot_strategy_schedules(strategies, results, epochs=epochs)
+        _save(fig, out / "schedules.png")
+        made.append(("Learning rate and batch size vs epochs", "schedules.png"))
+        return made
     specs = [
         ("test_acc_vs_epoch.png", "Test accuracy vs epochs", "test_acc", "epoch", "epoch", 100.0),
         (
@@ -186,7 +235,7 @@ def write_plots(
         ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         _save(fig, out / file)
-        made.append((caption, file))
+        made.append((caption + band, file))
     fig = plot_strategy_schedules(strategies, results, epochs=epochs)
     _save(fig, out / "schedules.png")
     made.append(("Learning rate and batch size vs epochs", "schedules.png"))

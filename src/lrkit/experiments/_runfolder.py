@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from .._io import write_text as _write_text
+from ._metrics import METRICS, Metric
+from ._stats import intervals_overlap, mean_ci, paired_difference
 from ._trainer import METRIC_COLUMNS, RunResult
 
 __all__ = [
@@ -49,6 +51,10 @@ __all__ = [
 
 CSV_COLUMNS = ("strategy", "seed", *METRIC_COLUMNS)
 SUMMARY_KEYS = (
+    "final_test_metric",
+    "final_test_metric_std",
+    "final_test_metric_ci95",
+    "final_val_metric",
     "final_test_acc",
     "final_test_acc_std",
     "best_test_acc",
@@ -57,6 +63,9 @@ SUMMARY_KEYS = (
     "wall_s",
     "seeds",
     "diverged",
+    "diff_to_leader",
+    "diff_to_leader_ci95",
+    "tied_with_leader",
 )
 
 
@@ -178,6 +187,8 @@ def _run_config(path: Path) -> dict[str, Any] | None:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return ""  # not measured (no validation set, no classes)
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else "nan"
     return str(value)
@@ -204,7 +215,15 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
         for raw in csv.DictReader(fh):
             rows.append(
                 {
-                    k: (v if k == "strategy" else int(v) if k in ints else float(v))
+                    k: (
+                        v
+                        if k == "strategy"
+                        else None
+                        if v == ""
+                        else int(v)
+                        if k in ints
+                        else float(v)
+                    )
                     for k, v in raw.items()
                 }
             )
@@ -220,51 +239,107 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def summarize(
-    task: str, results: Sequence[RunResult], order: Sequence[str] | None = None
+    task: str,
+    results: Sequence[RunResult],
+    order: Sequence[str] | None = None,
+    metric: Metric | None = None,
 ) -> dict[str, Any]:
-    """The ``summary.json`` content: per strategy, means over seeds of the final row.
+    """The ``summary.json`` content: per strategy, statistics over seeds of the final row.
 
-    ``final_test_acc`` and ``final_test_acc_std`` are the mean and sample standard
-    deviation over seeds of the last epoch's test accuracy (a diverged run counts
-    with its last row); ``best_test_acc`` the mean of each run's best epoch;
-    ``updates``, ``samples``, ``wall_s`` means of the final values; ``diverged``
-    the number of runs that diverged. With label noise, ``final_noisy_fit`` (and
-    its ``_std``) is added.
+    ``"metric"`` names the task's metric and its direction. Per strategy:
+    ``final_test_metric`` (mean over seeds of the last epoch's test metric; a
+    diverged run counts with its last row), ``final_test_metric_std`` (sample std),
+    ``final_test_metric_ci95`` (95% t-interval of the mean), ``final_val_metric``
+    (mean, ``None`` without a validation set); ``tied_with_leader`` (its interval
+    overlaps the leader's), ``diff_to_leader`` and ``diff_to_leader_ci95`` (paired
+    by seed); for classification ``final_test_acc``, ``final_test_acc_std`` and
+    ``best_test_acc`` (mean of each run's best epoch); ``updates``, ``samples``,
+    ``wall_s`` (means of the final values), ``seeds`` and ``diverged`` (runs that
+    diverged). With label noise, ``final_noisy_fit`` (and its ``_std``).
     """
+    metric = METRICS["accuracy"] if metric is None else metric
     names = list(order) if order is not None else []
     for result in results:
         if result.strategy not in names:
             names.append(result.strategy)
+    finals: dict[str, dict[int, float]] = {}
     strategies: dict[str, Any] = {}
     for name in names:
         runs = [r for r in results if r.strategy == name and r.rows]
         if not runs:
             continue
-        mean, std = _mean_std([r.final["test_acc"] for r in runs])
-        entry = {
-            "final_test_acc": mean,
-            "final_test_acc_std": std,
-            "best_test_acc": _mean_std([max(row["test_acc"] for row in r.rows) for r in runs])[0],
-            "updates": _mean_std([r.final["updates"] for r in runs])[0],
-            "samples": _mean_std([r.final["samples"] for r in runs])[0],
-            "wall_s": _mean_std([r.final["wall_s"] for r in runs])[0],
-            "seeds": len(runs),
-            "diverged": sum(r.diverged_epoch is not None for r in runs),
+        per_seed = {r.seed: float(_final_metric(r.final)) for r in runs}
+        finals[name] = per_seed
+        mean, std, ci = mean_ci(list(per_seed.values()))
+        val = [r.final.get("val_metric") for r in runs]
+        entry: dict[str, Any] = {
+            "final_test_metric": mean,
+            "final_test_metric_std": std,
+            "final_test_metric_ci95": list(ci),
+            "final_val_metric": None if None in val else float(np.mean(np.asarray(val, float))),
         }
+        accs = [r.final.get("test_acc") for r in runs]
+        if None not in accs:
+            acc_mean, acc_std = _mean_std([float(a) for a in accs if a is not None])
+            entry["final_test_acc"] = acc_mean
+            entry["final_test_acc_std"] = acc_std
+            entry["best_test_acc"] = _mean_std(
+                [max(row["test_acc"] for row in r.rows) for r in runs]
+            )[0]
+        entry.update(
+            {
+                "updates": _mean_std([r.final["updates"] for r in runs])[0],
+                "samples": _mean_std([r.final["samples"] for r in runs])[0],
+                "wall_s": _mean_std([r.final["wall_s"] for r in runs])[0],
+                "seeds": len(runs),
+                "diverged": sum(r.diverged_epoch is not None for r in runs),
+            }
+        )
         if all("noisy_fit" in r.final for r in runs):
             fit, fit_std = _mean_std([r.final["noisy_fit"] for r in runs])
             entry["final_noisy_fit"] = fit
             entry["final_noisy_fit_std"] = fit_std
         strategies[name] = entry
-    return {"task": task, "strategies": strategies}
+    summary = {
+        "task": task,
+        "metric": {"name": metric.name, "higher_is_better": metric.higher_is_better},
+        "strategies": strategies,
+    }
+    order_ = ranked(summary)
+    if order_:
+        leader, lead = order_[0]
+        for name, entry in strategies.items():
+            diff, diff_ci, _ = paired_difference(finals[name], finals[leader])
+            entry["diff_to_leader"] = 0.0 if name == leader else diff
+            entry["diff_to_leader_ci95"] = [0.0, 0.0] if name == leader else list(diff_ci)
+            entry["tied_with_leader"] = name != leader and intervals_overlap(
+                tuple(entry["final_test_metric_ci95"]), tuple(lead["final_test_metric_ci95"])
+            )
+    return summary
+
+
+def _final_metric(row: Mapping[str, Any]) -> float:
+    value = row.get("test_metric")
+    return float(row["test_acc"] if value is None else value)
+
+
+def _metric_of(summary: Mapping[str, Any]) -> tuple[str, bool, str]:
+    """(name, higher is better, the summary key ranked by); old summaries rank by accuracy."""
+    info = summary.get("metric")
+    if isinstance(info, Mapping):
+        return str(info["name"]), bool(info["higher_is_better"]), "final_test_metric"
+    return "accuracy", True, "final_test_acc"
 
 
 def ranked(summary: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Strategies sorted by mean final test accuracy, best first (NaN last)."""
+    """Strategies sorted by their mean final test metric, best first (NaN last)."""
+    _, higher, key_name = _metric_of(summary)
 
     def key(item: tuple[str, dict[str, Any]]) -> float:
-        acc = item[1]["final_test_acc"]
-        return -acc if acc is not None and math.isfinite(acc) else math.inf
+        value = item[1].get(key_name)
+        if value is None or not math.isfinite(value):
+            return math.inf
+        return -value if higher else value
 
     return sorted(summary["strategies"].items(), key=key)
 
@@ -276,23 +351,51 @@ def _pct(mean: float | None, std: float | None = None) -> str:
     return text + (f" ± {100 * std:.1f}" if std is not None and math.isfinite(std) else "")
 
 
+def _num(mean: float | None, std: float | None = None) -> str:
+    if mean is None or not math.isfinite(mean):
+        return "n/a"
+    text = f"{mean:.4g}"
+    return text + (f" ± {std:.2g}" if std is not None and math.isfinite(std) else "")
+
+
+def _interval(ci: Sequence[float] | None, percent: bool) -> str:
+    if not ci or any(v is None or not math.isfinite(v) for v in ci):
+        return "n/a"
+    scale = 100.0 if percent else 1.0
+    fmt = ".1f" if percent else ".4g"
+    return f"{scale * ci[0]:{fmt}} to {scale * ci[1]:{fmt}}"
+
+
 def format_table(summary: Mapping[str, Any], *, markdown: bool = True) -> str:
-    """The ranked table: rank, strategy, final and best accuracy (%), updates, time."""
+    """The ranked table: rank, strategy, final metric (mean ± std, 95% CI, tie), updates, time.
+
+    A ``=`` after the rank marks a strategy tied with the leader (overlapping 95%
+    intervals).
+    """
+    name_, _, key_name = _metric_of(summary)
+    accuracy = name_ == "accuracy"
+    fmt = _pct if accuracy else _num
     noisy = any("final_noisy_fit" in s for s in summary["strategies"].values())
-    header = ["rank", "strategy", "final test acc %", "best test acc %", "updates", "train s"]
+    label = "final test acc %" if accuracy else f"final test {name_}"
+    header = ["rank", "strategy", label, "95% CI"]
+    if accuracy:
+        header.append("best test acc %")
+    header += ["updates", "train s"]
     if noisy:
         header.append("noisy fit %")
     header.append("diverged")
     rows = []
     for rank, (name, s) in enumerate(ranked(summary), start=1):
+        std_key = key_name + "_std"
         row = [
-            str(rank),
+            f"{rank}=" if s.get("tied_with_leader") else str(rank),
             name,
-            _pct(s["final_test_acc"], s["final_test_acc_std"]),
-            _pct(s["best_test_acc"]),
-            f"{s['updates']:.0f}",
-            f"{s['wall_s']:.1f}",
+            fmt(s.get(key_name), s.get(std_key)),
+            _interval(s.get("final_test_metric_ci95"), accuracy),
         ]
+        if accuracy:
+            row.append(_pct(s.get("best_test_acc")))
+        row += [f"{s['updates']:.0f}", f"{s['wall_s']:.1f}"]
         if noisy:
             row.append(_pct(s.get("final_noisy_fit"), s.get("final_noisy_fit_std")))
         row.append(f"{s['diverged']}/{s['seeds']}")
@@ -309,6 +412,46 @@ def format_table(summary: Mapping[str, Any], *, markdown: bool = True) -> str:
         )
         for r in [header, *rows]
     )
+
+
+def what_next(summary: Mapping[str, Any], strategies: Sequence[Any] = ()) -> str:
+    """The report's "What next" section: the winner to paste, and more seeds if tied."""
+    order = ranked(summary)
+    if not order:
+        return ""
+    leader, lead = order[0]
+    lines = ["## What next", ""]
+    by_name = {s.name: s for s in strategies}
+    if leader in by_name:
+        config = by_name[leader].to_config()
+        inline = ", ".join(
+            f"{k} = {json.dumps(v)}"
+            for k, v in config.items()
+            if k not in ("name", "description") and v not in (None, {}, "")
+        )
+        lines += [
+            f"The leader, **{leader}**, as a line for a strategies file (JSON values, valid TOML):",
+            "",
+            "```toml",
+            f"[strategies]\n{leader} = {{ {inline} }}",
+            "```",
+            "",
+        ]
+    tied = [name for name, s in order[1:] if s.get("tied_with_leader")]
+    seeds = int(lead.get("seeds", 0))
+    if tied:
+        lines.append(
+            f"Tied with the leader (95% intervals overlap over {seeds} seed"
+            f"{'s' if seeds != 1 else ''}): {', '.join(tied)}. The order among them is noise "
+            "at this budget: rerun with more seeds (`--seeds`) to separate them, or let the "
+            "range test pick each one's LR (`--lr auto`)."
+        )
+    else:
+        lines.append(
+            f"No strategy's 95% interval overlaps the leader's over {seeds} seeds: the lead "
+            "holds at this budget."
+        )
+    return "\n".join(lines)
 
 
 def write_report(
@@ -339,9 +482,13 @@ def write_report(
     parts = [f"# {title}", ""]
     if intro:
         parts += [intro.strip(), ""]
+    name_, higher, _ = _metric_of(summary)
     parts += [
-        "Ranked by final test accuracy (mean ± sample std over seeds; accuracies in %, "
-        "`train s` is training time without evaluation).",
+        f"Ranked by the final test {name_} ({'higher' if higher else 'lower'} is better; mean "
+        "± sample std over seeds, and the 95% t-interval of the mean; `=` marks a strategy "
+        "tied with the leader, its interval overlapping the leader's; "
+        + ("accuracies in %; " if name_ == "accuracy" else "")
+        + "`train s` is training time without evaluation).",
         "",
         format_table(summary),
         "",
@@ -366,6 +513,9 @@ def write_report(
             parts += [f"![{caption}]({name})", ""]
     for section in sections:
         parts += [section.strip(), ""]
+    nxt = what_next(summary, strategies)
+    if nxt:
+        parts += [nxt, ""]
     parts += ["## Command", "", "```", command, "```", ""]
     info = versions()
     parts += [

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import atomic_file
+from ._metrics import Metric, as_metric
 from ._registry import Registry
 
 if TYPE_CHECKING:
@@ -56,14 +57,23 @@ class Task:
         name: short name, used in reports (``"mnist1d"``).
         model_fn: builds a fresh, randomly initialised model (uses torch's global
             RNG, which the trainer seeds).
-        train_set: a torch Dataset of ``(input, label)`` pairs; a ``TensorDataset``
-            is indexed directly by the trainer (fast path).
-        test_set: same, for evaluation (never noised).
+        train_set: a map-style torch Dataset whose items are ``(input, target)``
+            tuples, or dicts (Hugging Face style, ``{"input_ids": ..., "labels":
+            ...}``: the model gets the other keys as keyword arguments, the loss
+            ``labels``); a ``TensorDataset`` is indexed directly by the trainer.
+        test_set: same, for evaluation (never noised); reported, never used to choose.
         loss_fn: ``loss_fn(model_output, target)`` returning the mean loss.
-        num_classes: number of classes (accuracy is the metric).
+        num_classes: number of classes for classification, or ``None``.
         noisy: boolean mask over ``train_set``: which labels were replaced by label
             noise; ``None`` when there is no label noise.
         description: one line for reports.
+        metric: a built-in metric's name (``accuracy``, ``loss``, ``perplexity``,
+            ``mse``, ``rmse``, ``r2``) or a :class:`Metric`; default: accuracy when
+            ``num_classes`` is given, loss otherwise.
+        val_set: an optional validation set, evaluated every epoch (``val_loss``,
+            ``val_metric``): what the lab may choose by.
+        forward: optional ``forward(model, batch) -> (loss, outputs, targets)`` for
+            models that compute their own loss; default ``loss_fn(model(x), y)``.
 
     Tasks compare by identity (they hold datasets and models factories).
     """
@@ -73,9 +83,12 @@ class Task:
     train_set: Any
     test_set: Any
     loss_fn: Callable[[Any, Any], Any]
-    num_classes: int
+    num_classes: int | None = None
     noisy: np.ndarray | None = None
     description: str = ""
+    metric: Metric = None  # type: ignore[assignment]  # None: the default, set below
+    val_set: Any = None
+    forward: Callable[[Any, Any], tuple[Any, Any, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -84,12 +97,21 @@ class Task:
             raise TypeError(f"model_fn must be callable, got {self.model_fn!r}")
         if not callable(self.loss_fn):
             raise TypeError(f"loss_fn must be callable, got {self.loss_fn!r}")
-        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int):
-            raise TypeError(f"num_classes must be an int, got {self.num_classes!r}")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {self.num_classes!r}")
-        for attr in ("train_set", "test_set"):
+        if self.num_classes is not None:
+            if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int):
+                raise TypeError(f"num_classes must be an int or None, got {self.num_classes!r}")
+            if self.num_classes < 2:
+                raise ValueError(f"num_classes must be >= 2, got {self.num_classes!r}")
+        default = "accuracy" if self.num_classes is not None else "loss"
+        object.__setattr__(
+            self, "metric", as_metric(default if self.metric is None else self.metric)
+        )
+        if self.forward is not None and not callable(self.forward):
+            raise TypeError(f"forward must be callable, got {self.forward!r}")
+        for attr in ("train_set", "test_set", "val_set"):
             data = getattr(self, attr)
+            if data is None and attr == "val_set":
+                continue
             if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
                 raise TypeError(f"{attr} must be a map-style Dataset, got {data!r}")
         if self.noisy is not None:
@@ -240,6 +262,8 @@ def with_label_noise(task: Task, fraction: float, *, seed: int = 0) -> Task:
         raise ValueError(f"label_noise must be in [0, 1), got {fraction!r}")
     if task.noisy is not None:
         raise ValueError(f"task {task.name!r} already has label noise")
+    if task.num_classes is None:
+        raise ValueError(f"label noise needs a classification task; {task.name!r} has no classes")
     labels = _labels_of(task.train_set)
     n = len(labels)
     rng = np.random.default_rng([int(seed), 20190805])

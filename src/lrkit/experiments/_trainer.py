@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._checksum import verify_checksum, write_checksummed
+from ._metrics import METRICS
 from ._optimizers import make_optimizer, optimizer_entry
 from ._strategies import Strategy
 from ._tasks import Task
@@ -56,7 +57,10 @@ METRIC_COLUMNS = (
     "lr",
     "batch_size",
     "train_loss",
+    "val_loss",
+    "val_metric",
     "test_loss",
+    "test_metric",
     "test_acc",
     "wall_s",
 )
@@ -329,6 +333,11 @@ class _Loop:
         self.test_loader = lab_loader(
             task.test_set, eval_batch_size, seed=0, device=device, shuffle=False
         )
+        self.val_loader = None
+        if task.val_set is not None:
+            self.val_loader = lab_loader(
+                task.val_set, eval_batch_size, seed=0, device=device, shuffle=False
+            )
         self.noisy_loader = None
         if task.noisy is not None:
             noisy = torch.utils.data.Subset(task.train_set, np.flatnonzero(task.noisy).tolist())
@@ -387,23 +396,39 @@ class _Loop:
         model.train()
         loss_sum, seen, diverged, first_batch = 0.0, 0, False, 0
         tic = time.perf_counter()
-        for x, y in self.loader:
+        plain = self.task.forward is None
+        for batch in self.loader:
             scheduler.set_time(state.samples / self.n if epoch_clock else state.updates)
             first_batch = first_batch or self.loader.batch_size
             optimizer.zero_grad(set_to_none=True)
-            step = accumulate_gradients(model, loss_fn, x, y, micro_batch_size=self.micro)
-            if not math.isfinite(step.loss):
+            if plain and isinstance(batch, (tuple, list)):
+                x, y = batch[0], batch[1]
+                step = accumulate_gradients(model, loss_fn, x, y, micro_batch_size=self.micro)
+                value, size = step.loss, step.samples
+            else:  # a dict batch or the task's own forward: one pass, no micro-batches
+                if self.micro is not None:
+                    raise ValueError(
+                        "micro_batch_size needs (input, target) batches and no forward hook"
+                    )
+                loss = self.forward(batch)[0]
+                loss.backward()
+                value, size = float(loss.detach()), self.loader.batch_size
+            if not math.isfinite(value):
                 diverged = True
                 break
             optimizer.step()
-            loss_sum += step.loss * step.samples
-            seen += step.samples
+            loss_sum += value * size
+            seen += size
             state.updates += 1
-            state.samples += step.samples
+            state.samples += size
         state.wall_s += time.perf_counter() - tic
         if self.train_eval:
             optimizer.eval()  # type: ignore[attr-defined]
-        test_loss, test_acc = self.evaluate(self.test_loader)
+        test_loss, test_metric, test_acc = self.evaluate(self.test_loader)
+        val_loss: float | None = None
+        val_metric: float | None = None
+        if self.val_loader is not None:
+            val_loss, val_metric, _ = self.evaluate(self.val_loader)
         if not math.isfinite(test_loss):
             diverged = True
         if diverged:
@@ -415,28 +440,65 @@ class _Loop:
             "lr": float(scheduler.get_last_lr()[0]),
             "batch_size": first_batch,
             "train_loss": math.nan if diverged else loss_sum / max(seen, 1),
+            "val_loss": val_loss,
+            "val_metric": val_metric,
             "test_loss": test_loss,
+            "test_metric": test_metric,
             "test_acc": test_acc,
             "wall_s": state.wall_s,
         }
         if self.noisy_loader is not None:
-            row["noisy_fit"] = self.evaluate(self.noisy_loader)[1]
+            row["noisy_fit"] = self.evaluate(self.noisy_loader)[2]
         return row
 
-    def evaluate(self, loader: ScheduledLoader) -> tuple[float, float]:
-        """Mean loss and accuracy over one pass of ``loader``."""
+    def forward(self, batch: Any) -> tuple[Any, Any, Any]:
+        """``(loss, outputs, targets)`` of a batch: the task's hook, or the default."""
+        if self.task.forward is not None:
+            return self.task.forward(self.model, batch)
+        if isinstance(batch, dict):
+            if "labels" not in batch:
+                raise ValueError(
+                    f"task {self.task.name!r}: a dict batch needs a 'labels' key (or give the "
+                    f"task a forward hook); got keys {sorted(batch)}"
+                )
+            inputs = {k: v for k, v in batch.items() if k != "labels"}
+            out = self.model(**inputs)
+            out = getattr(out, "logits", out)
+            return self.task.loss_fn(out, batch["labels"]), out, batch["labels"]
+        x, y = batch[0], batch[1]
+        out = self.model(x)
+        return self.task.loss_fn(out, y), out, y
+
+    def evaluate(self, loader: ScheduledLoader) -> tuple[float, float, float | None]:
+        """Mean loss, the task's metric and the accuracy (None without classes) over ``loader``."""
         import torch
 
         self.model.eval()
+        metric, classes = self.task.metric, self.task.num_classes is not None
+        keep = not metric.from_loss and metric.name != "accuracy"
         loss_sum, correct, count = 0.0, 0, 0
+        outputs, targets = [], []
         with torch.no_grad():
-            for x, y in loader:
-                out = self.model(x)
-                loss_sum += float(self.task.loss_fn(out, y)) * len(y)
-                correct += int((out.argmax(dim=1) == y).sum())
-                count += len(y)
+            for batch in loader:
+                loss, out, y = self.forward(batch)
+                size = loader.batch_size
+                loss_sum += float(loss) * size
+                if classes:
+                    correct += int((out.argmax(dim=1) == y).sum())
+                if keep:
+                    outputs.append(out.detach())
+                    targets.append(y.detach())
+                count += size
         count = max(count, 1)
-        return loss_sum / count, correct / count
+        mean = loss_sum / count
+        acc = correct / count if classes else None
+        if metric == METRICS["accuracy"] and acc is not None:
+            value = acc
+        elif keep:
+            value = metric.value(mean, torch.cat(outputs), torch.cat(targets))
+        else:
+            value = metric.value(mean)
+        return mean, value, acc
 
     def save(self, path: Path, key: str, state: _State) -> None:
         import torch
