@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import textwrap
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -212,3 +213,14 @@ def test_a_broken_plugin_raises_naming_its_entry_point(plugin, tmp_path):
     info.write_text("[lrkit.tasks]\nbroken = lrkit_test_plugin:no_such_function\n")
     with pytest.raises(ImportError, match=r"task plug-in 'broken'.*failed to load"):
         TASKS.help()
+
+
+@pytest.mark.parametrize("name", sorted(_LRFREE))
+def test_each_lr_free_optimizer_runs_the_range_test(name):
+    pytest.importorskip(_LRFREE[name][0])
+    from lrkit.experiments._range_test_strategies import finder_strategy, task_range_test
+
+    task = get_task("digits", num_samples=200)
+    # Schedule-Free refuses a step outside train mode: the lab calls optimizer.train() first
+    result = task_range_test(task, finder_strategy(name, 32), num_steps=12)
+    assert len(result.lrs) >= 2 and np.all(np.isfinite(result.losses[:2]))

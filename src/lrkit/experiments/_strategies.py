@@ -465,6 +465,61 @@ def _adaptive(name: str) -> StrategyFactory:
     return factory
 
 
+# Modern and LR-free strategies. Defaults: AdamW 3e-3, weight decay 0.01, 5% linear
+# warm-up then cosine to 0 at t = E; Schedule-Free AdamW at its authors' lr 0.0025
+# with 5% warm-up (their warmup_steps, in optimizer steps); Prodigy and D-Adapt Adam at
+# lr 1 (a multiplier of their own step-size estimate), as their authors advise.
+ADAMW_LR = 3e-3
+SCHEDULE_FREE_LR = 2.5e-3
+WARMUP_FRACTION = 0.05
+
+
+def _adamw_warmup_cosine(ctx: StrategyContext) -> Strategy:
+    from ..schedules import CosineDecay, Warmup
+
+    lr = ctx.lr or ADAMW_LR
+    warm = WARMUP_FRACTION * ctx.epochs
+    return Strategy(
+        name="adamw-warmup-cosine",
+        optimizer="adamw",
+        lr=Warmup(CosineDecay(lr=lr, total_steps=ctx.epochs - warm), warmup_steps=warm),
+        optimizer_kwargs={"weight_decay": 0.01},
+        batch_size=ctx.batch_size,
+        description=f"AdamW (wd 0.01), {warm:g}-epoch linear warm-up to {lr:g}, cosine to 0",
+    )
+
+
+def _schedule_free_adamw(ctx: StrategyContext) -> Strategy:
+    from ..schedules import Constant
+
+    lr = ctx.lr or SCHEDULE_FREE_LR
+    warm = max(1, round(WARMUP_FRACTION * ctx.epochs * ctx.steps_per_epoch))
+    return Strategy(
+        name="schedule-free-adamw",
+        optimizer="schedulefree-adamw",
+        lr=Constant(lr),
+        optimizer_kwargs={"warmup_steps": warm},
+        batch_size=ctx.batch_size,
+        description=f"Schedule-Free AdamW, lr {lr:g}, {warm} warm-up steps, no schedule",
+    )
+
+
+def _lr_free(name: str, optimizer: str, label: str) -> StrategyFactory:
+    def factory(ctx: StrategyContext) -> Strategy:
+        from ..schedules import Constant
+
+        lr = ctx.lr or 1.0
+        return Strategy(
+            name=name,
+            optimizer=optimizer,
+            lr=Constant(lr),
+            batch_size=ctx.batch_size,
+            description=f"{label}, lr multiplier {lr:g} (its own step size)",
+        )
+
+    return factory
+
+
 register_strategy("constant", _constant, "SGD momentum 0.9, constant LR 0.05 (the baseline)")
 register_strategy("time-decay", _time_decay, "SGD, 0.2 / (1 + k t), ending at 1/10")
 register_strategy("exp-decay", _exp_decay, "SGD, 0.2 * 0.01^(t/E), ending at 1/100")
@@ -473,6 +528,22 @@ register_strategy("cyclic", _cyclic, "SGD, triangular2 cycles 0.025..0.1, step a
 register_strategy("one-cycle", _one_cycle, "SGD, one cycle over the budget peaking at 0.1")
 for _name in ("adagrad", "adadelta", "rmsprop", "adam"):
     register_strategy(_name, _adaptive(_name), f"{_name}, constant LR {ADAPTIVE_LR[_name]:g}")
+
+register_strategy(
+    "adamw-warmup-cosine", _adamw_warmup_cosine, "AdamW 3e-3, 5% warm-up, cosine to 0"
+)
+register_strategy(
+    "schedule-free-adamw", _schedule_free_adamw, "Schedule-Free AdamW 0.0025 (lrkit[lrfree])"
+)
+register_strategy(
+    "prodigy", _lr_free("prodigy", "prodigy", "Prodigy"), "Prodigy, lr 1 (lrkit[lrfree])"
+)
+register_strategy(
+    "dadapt-adam",
+    _lr_free("dadapt-adam", "dadapt-adam", "D-Adaptation Adam"),
+    "D-Adaptation Adam, lr 1 (lrkit[lrfree])",
+)
+# TODO(wsd): register "wsd" once lrkit.schedules.WarmupStableDecay is on main.
 
 # Compare's default: the seed's strategies.
 SEED_STRATEGIES = (
