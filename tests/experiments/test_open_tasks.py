@@ -142,3 +142,18 @@ def test_a_user_metric_is_reduced_over_the_whole_evaluation_set():
         from lrkit.experiments import with_label_noise
 
         with_label_noise(task, 0.1)
+
+
+def test_tiny_lm_and_diabetes_are_registered_with_their_metrics(tmp_path):
+    diabetes = get_task("diabetes")
+    assert (diabetes.metric.name, diabetes.num_classes, diabetes.train_size) == ("r2", None, 266)
+    assert len(diabetes.val_set) == 88
+    lm = get_task("tiny-lm", num_samples=32)
+    assert lm.metric.name == "perplexity" and lm.train_size == 32 and len(lm.val_set) == 8
+    strategy = Strategy("adamw", "adamw", Constant(3e-3), batch_size=16)
+    result = compare(lm, [strategy], epochs=1, seeds=1, out=tmp_path / "lm", plots=False)
+    row = result.results[0].final
+    # perplexity is exp of the mean token loss; a character model starts near the vocabulary
+    assert row["test_metric"] == pytest.approx(math.exp(row["test_loss"]), rel=1e-9)
+    assert 1.0 < row["val_metric"] < 200.0
+    assert result.summary["metric"] == {"name": "perplexity", "higher_is_better": False}

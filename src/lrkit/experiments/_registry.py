@@ -154,6 +154,7 @@ def load_builtins() -> None:
             _range_test_tasks,
             _smith2018,
             _you2019,
+            tasks,
         )
     except BaseException:
         _builtins_loaded = False

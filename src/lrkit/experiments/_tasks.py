@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._io import atomic_file
-from ._metrics import Metric, as_metric
+from ._metrics import as_metric
 from ._registry import Registry
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class Task:
     num_classes: int | None = None
     noisy: np.ndarray | None = None
     description: str = ""
-    metric: Metric = None  # type: ignore[assignment]  # None: the default, set below
+    metric: Any = None  # a Metric after construction (a name or None is resolved)
     val_set: Any = None
     forward: Callable[[Any, Any], tuple[Any, Any, Any]] | None = None
 
