@@ -77,3 +77,20 @@ def test_a_lower_is_better_metric_ranks_the_smallest_first():
         "A",
         "B",
     ]
+
+
+def test_what_next_gives_the_leader_as_a_toml_line_that_loads_back(tmp_path):
+    import tomllib
+
+    from lrkit.experiments import StrategyContext, get_strategy, load_strategies
+
+    leader = get_strategy("one-cycle", StrategyContext(epochs=30))
+    results = [_run("one-cycle", s, 0.9 + s / 100) for s in range(3)]
+    text = what_next(summarize("planted", results), [leader])
+    block = text.split("```toml\n")[1].split("```")[0]
+    assert "one-cycle" in tomllib.loads(block)["strategies"]
+    path = tmp_path / "pasted.toml"
+    path.write_text(block)
+    (loaded,) = load_strategies(path)
+    assert loaded.lr == leader.lr and loaded.optimizer_kwargs == leader.optimizer_kwargs
+    assert loaded.batch_size == leader.batch_size and loaded.clock == leader.clock

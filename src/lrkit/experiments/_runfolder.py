@@ -414,6 +414,28 @@ def format_table(summary: Mapping[str, Any], *, markdown: bool = True) -> str:
     )
 
 
+def _toml_key(key: str) -> str:
+    return key if key and all(c.isalnum() or c in "-_" for c in key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    """``value`` as a TOML inline value (tables inline; ``None`` entries left out)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    if isinstance(value, Mapping):
+        items = [
+            f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items() if v is not None
+        ]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
 def what_next(summary: Mapping[str, Any], strategies: Sequence[Any] = ()) -> str:
     """The report's "What next" section: the winner to paste, and more seeds if tied."""
     order = ranked(summary)
@@ -424,16 +446,12 @@ def what_next(summary: Mapping[str, Any], strategies: Sequence[Any] = ()) -> str
     by_name = {s.name: s for s in strategies}
     if leader in by_name:
         config = by_name[leader].to_config()
-        inline = ", ".join(
-            f"{k} = {json.dumps(v)}"
-            for k, v in config.items()
-            if k not in ("name", "description") and v not in (None, {}, "")
-        )
+        fields = {k: v for k, v in config.items() if k not in ("name", "description")}
         lines += [
-            f"The leader, **{leader}**, as a line for a strategies file (JSON values, valid TOML):",
+            f"The leader, **{leader}**, as a line for a strategies file (TOML):",
             "",
             "```toml",
-            f"[strategies]\n{leader} = {{ {inline} }}",
+            f"[strategies]\n{_toml_key(leader)} = {_toml_value(fields)}",
             "```",
             "",
         ]
