@@ -23,13 +23,33 @@ if TYPE_CHECKING:
 __all__ = ["plot_curves", "plot_strategy_schedules", "write_plots"]
 
 
+class _Figures:
+    """The pyplot calls the lab makes, on standalone Figures.
+
+    No pyplot state and no ``matplotlib.use``: a caller's backend (a notebook's, say)
+    is never switched, and the figures need no closing (nothing registers them).
+    """
+
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, *, figsize: Any = None, **kwargs: Any) -> Any:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, **kwargs)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        """Nothing to do: the figure is not registered with pyplot."""
+
+    @staticmethod
+    def get_cmap(name: str) -> Any:
+        from matplotlib import colormaps
+
+        return colormaps[name]
+
+
 def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return _Figures
 
 
 def _colors(n: int) -> list[Any]:

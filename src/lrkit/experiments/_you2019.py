@@ -308,12 +308,9 @@ def judge(result: CompareResult, *, decay_at: int) -> str:
 def _plot(result: CompareResult, *, decay_at: int) -> tuple[str, str]:
     """Two panels: noisy-label fit and clean test accuracy vs epochs."""
 
-    import matplotlib
+    from ._plots import _pyplot, plot_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ._plots import plot_curves
+    plt = _pyplot()
 
     names = [s.name for s in result.strategies]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
