@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._io import atomic_file
-from .range_test import plot_range_test
 from .schedules import Schedule
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from .range_test import plot_range_test
 
 __all__ = [
     "plot_range_test",
@@ -39,6 +40,17 @@ __all__ = [
     "plot_schedules",
     "save_figure",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``plot_range_test`` lives in :mod:`lrkit.range_test`; it is re-exported lazily so
+    that this module does not import ``range_test``, whose plot imports this module."""
+    if name == "plot_range_test":
+        from .range_test import plot_range_test
+
+        return plot_range_test
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Above this many steps, schedules are sampled at this many evenly spaced times.
 _MAX_POINTS = 4001
