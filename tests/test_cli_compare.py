@@ -181,3 +181,12 @@ def test_config_records_the_threads_training_used_and_the_cpu(tmp_path, capsys):
     assert (
         config["versions"]["cpu"] and config["versions"]["cpu"] in (out / "report.md").read_text()
     )
+
+
+def test_the_trial_line_names_the_metric_when_there_is_no_accuracy(capsys):
+    from lrkit.cli._compare import trial_reporter
+    from lrkit.experiments import RunResult
+
+    row = {"epoch": 3, "wall_s": 1.25, "test_acc": None, "test_metric": 0.4567891}
+    trial_reporter(quiet=False)(RunResult("adam", 2, (row,)))
+    assert capsys.readouterr().err == "adam seed 2: test metric 0.4568 after 3 epochs, 1.2 s\n"

@@ -217,8 +217,12 @@ def trial_reporter(*, quiet: bool) -> Callable[[Any], None]:
             return
         final = result.final
         state = f", diverged in epoch {result.diverged_epoch}" if result.diverged_epoch else ""
+        if final.get("test_acc") is not None:
+            metric = f"test_acc {final['test_acc']:.4f}"
+        else:  # regression, language models: the task's own metric
+            metric = f"test metric {final['test_metric']:.4g}"
         print(
-            f"{result.strategy} seed {result.seed}: test_acc {final['test_acc']:.4f} "
+            f"{result.strategy} seed {result.seed}: {metric} "
             f"after {final['epoch']} epochs, {final['wall_s']:.1f} s{state}",
             file=sys.stderr,
             flush=True,
