@@ -23,7 +23,7 @@ from typing import Any
 from .._config import ConfigError, fingerprint, parse_spec
 from .._config import from_config as _from_config
 from ._base import Schedule
-from ._combinators import Clip, Join, Mirror, Scale, Warmup
+from ._combinators import Clip, Join, Mirror, Scale, Shift, Warmup
 from ._constant import Constant
 from ._cyclic import Cyclic, OneCycle
 from ._decay import (
@@ -36,16 +36,23 @@ from ._decay import (
     StepDecay,
 )
 from ._end import end_of
-from ._restarts import CosineRestarts
+from ._hf import HF_NAMES, from_hf
+from ._restarts import CosineCycles, CosineRestarts
+from ._rsqrt import InverseSqrt
+from ._wsd import Cooldown, WarmupStableDecay, cooldown
 
 __all__ = [
+    "HF_NAMES",
     "Clip",
     "ConfigError",
     "Constant",
+    "Cooldown",
+    "CosineCycles",
     "CosineDecay",
     "CosineRestarts",
     "Cyclic",
     "ExponentialDecay",
+    "InverseSqrt",
     "InverseTimeDecay",
     "Join",
     "LinearDecay",
@@ -55,11 +62,15 @@ __all__ = [
     "PolynomialDecay",
     "Scale",
     "Schedule",
+    "Shift",
     "StepDecay",
     "Warmup",
+    "WarmupStableDecay",
+    "cooldown",
     "end_of",
     "fingerprint",
     "from_config",
+    "from_hf",
     "parse",
 ]
 

@@ -28,7 +28,7 @@ from ._base import (
     set_field,
 )
 
-__all__ = ["Clip", "Join", "Mirror", "Scale", "Warmup"]
+__all__ = ["Clip", "Join", "Mirror", "Scale", "Shift", "Warmup"]
 
 
 def evaluate(schedule: Schedule, t: np.ndarray) -> np.ndarray:
@@ -324,6 +324,45 @@ class Mirror(Schedule):
 
     def _sup(self) -> float:
         return self.high
+
+
+@dataclass(frozen=True)
+class Shift(Schedule):
+    """Start a schedule part-way through, ``lr(t) = schedule(t + offset)``.
+
+    The opposite of :class:`Join`'s local time: ``Shift(s, k)`` at ``t = 0`` is where
+    ``s`` was at ``k``. Hugging Face's ``cosine_warmup_with_min_lr`` without a
+    warm-up is a cosine shifted by one step.
+
+    Args:
+        schedule: the schedule to shift.
+        offset: ``k``, >= 0 and finite.
+
+    Raises:
+        ValueError: ``offset`` negative or not finite.
+        TypeError: ``schedule`` is not a Schedule, or ``offset`` not a number.
+
+    Example:
+        >>> from lrkit.schedules import LinearDecay
+        >>> Shift(LinearDecay(1.0, total_steps=10), offset=5)(0)
+        0.5
+    """
+
+    config_name = "shift"
+    schedule: Schedule
+    offset: float
+
+    def __post_init__(self) -> None:
+        check_schedule("schedule", self.schedule)
+        offset = check_non_negative("offset", self.offset)
+        set_field(self, "offset", int(offset) if isinstance(self.offset, int) else offset)
+
+    def _value(self, t: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            shifted = t + self.offset
+        # t near the largest float: the sum overflows; the schedule's value far out is its
+        # value at the largest float.
+        return evaluate(self.schedule, np.minimum(shifted, np.finfo(np.float64).max))
 
 
 def check_momentum(name: str, value: Any) -> float:

@@ -8,6 +8,7 @@ Every formula is closed form in ``t``. Step-wise changes at ``b`` apply for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -260,46 +261,66 @@ class PolynomialDecay(Schedule):
 
 @dataclass(frozen=True)
 class CosineDecay(Schedule):
-    """Cosine decay, ``lr(t) = end_lr + (lr - end_lr) * (1 + cos(pi * min(t, T) / T)) / 2``.
+    """Cosine decay, ``lr(t) = end_lr + (lr - end_lr) * (1 + cos(2 pi c min(t, T) / T)) / 2``.
 
-    ``T = total_steps``; the end value is held for ``t >= T``. Matches the closed form
-    of PyTorch ``CosineAnnealingLR`` (``T_max = T``, ``eta_min = end_lr``) up to
-    ``T``; past ``T`` PyTorch's rate climbs back up along the cosine, ours holds
-    ``end_lr``. optax ``cosine_decay_schedule`` uses ``alpha = end_lr / lr``.
+    ``T = total_steps``, ``c = num_cycles`` (0.5, the default, is the usual half
+    wave ``cos(pi * min(t, T) / T)``); the value at ``T`` is held for ``t >= T``.
+    Matches the closed form of PyTorch ``CosineAnnealingLR`` (``T_max = T``,
+    ``eta_min = end_lr``) up to ``T``; past ``T`` PyTorch's rate climbs back up along
+    the cosine, ours holds ``end_lr``. optax ``cosine_decay_schedule`` uses
+    ``alpha = end_lr / lr``; a floor given as a ratio ``r`` of the peak (Hugging
+    Face's ``min_lr_rate``) is ``end_lr = r * lr``. ``num_cycles`` is Hugging Face's
+    ``get_cosine_schedule_with_warmup(num_cycles)``: with ``c != 0.5`` the wave goes
+    back up after ``T / (2c)`` and ends at ``T`` wherever it is.
 
     Args:
         lr: the learning rate at ``t = 0``, > 0.
         total_steps: ``T``, > 0.
-        end_lr: the learning rate from ``t = T`` on, >= 0.
+        end_lr: the floor of the wave (the rate from ``t = T`` on for ``c = 0.5``), >= 0.
+        num_cycles: ``c``, > 0, the number of full waves over ``T`` (0.5: one half wave).
 
     Raises:
-        ValueError: ``lr`` or ``total_steps`` not > 0, ``end_lr`` negative.
+        ValueError: ``lr``, ``total_steps`` or ``num_cycles`` not > 0, ``end_lr`` negative.
         TypeError: a non-number.
 
     Example:
         >>> s = CosineDecay(lr=1.0, total_steps=100, end_lr=0.1)
         >>> [round(s(t), 12) for t in (0, 50, 100, 500)]
         [1.0, 0.55, 0.1, 0.1]
+        >>> round(CosineDecay(lr=1.0, total_steps=100, num_cycles=1.0)(100), 12)
+        1.0
     """
 
     config_name = "cosine"
     lr: float
     total_steps: float
     end_lr: float = 0.0
+    num_cycles: float = 0.5
 
     def __post_init__(self) -> None:
         set_field(self, "lr", check_positive("lr", self.lr))
         set_field(self, "total_steps", check_span("total_steps", self.total_steps))
         set_field(self, "end_lr", check_non_negative("end_lr", self.end_lr))
+        set_field(self, "num_cycles", check_positive("num_cycles", self.num_cycles))
+
+    def to_config(self) -> dict[str, Any]:
+        """The config; ``num_cycles`` only when not the half wave (older configs stay valid)."""
+        out = super().to_config()
+        if self.num_cycles == 0.5:
+            del out["num_cycles"]
+        return out
 
     def _value(self, t: np.ndarray) -> np.ndarray:
-        cos = np.cos(np.pi * (np.minimum(t, self.total_steps) / self.total_steps))
+        frac = np.minimum(t, self.total_steps) / self.total_steps
+        cos = np.cos((np.pi if self.num_cycles == 0.5 else 2.0 * np.pi * self.num_cycles) * frac)
         # A weighted mean of the two ends, weights in [0, 1]: (lr - end_lr) * (1 + cos)
         # overflowed for lr near 1e308, and end_lr + (lr - end_lr) lost lr = 0.1 next to
         # end_lr = 1e308. Both terms are >= 0; the minimum keeps a sum of two halves of
         # 1.8e308 that rounds up finite.
         out = self.lr * ((1.0 + cos) / 2.0) + self.end_lr * ((1.0 - cos) / 2.0)
         out = np.minimum(out, max(self.lr, self.end_lr))
+        if self.num_cycles != 0.5:
+            return out  # frac stops at 1: from T on, the wave's value at T
         # From T on, end_lr exactly (cos(pi) may miss -1 by an ulp on some CPUs).
         return np.where(t >= self.total_steps, self.end_lr, out)
 

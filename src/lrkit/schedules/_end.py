@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ._base import Schedule
-from ._combinators import Clip, Join, Mirror, Scale, Warmup
+from ._combinators import Clip, Join, Mirror, Scale, Shift, Warmup
 from ._constant import Constant
 from ._cyclic import OneCycle
 from ._decay import (
@@ -17,6 +17,8 @@ from ._decay import (
     PolynomialDecay,
     StepDecay,
 )
+from ._restarts import CosineCycles
+from ._wsd import Cooldown, WarmupStableDecay
 
 __all__ = ["end_of"]
 
@@ -27,6 +29,18 @@ def _shifted(end: float | None, offset: float) -> float | None:
         return None
     t = float(offset) + end
     while t - offset < end:
+        t = math.nextafter(t, math.inf)
+    return t
+
+
+def _unshifted(end: float | None, offset: float) -> float | None:
+    """The first time ``t >= 0`` whose shifted time ``t + offset`` (in floats) reaches ``end``."""
+    if end is None:
+        return None
+    t = max(float(end) - offset, 0.0)
+    while t > 0.0 and math.nextafter(t, -math.inf) + offset >= end:
+        t = math.nextafter(t, -math.inf)
+    while t + offset < end:
         t = math.nextafter(t, math.inf)
     return t
 
@@ -54,7 +68,7 @@ def end_of(schedule: Schedule) -> float | None:
     """
     if isinstance(schedule, Constant):
         return 0.0
-    if isinstance(schedule, (PolynomialDecay, CosineDecay, LinearDecay)):
+    if isinstance(schedule, (PolynomialDecay, CosineDecay, LinearDecay, CosineCycles)):
         return float(schedule.total_steps)
     if isinstance(schedule, (StepDecay, MultiStepDecay)) and schedule.gamma == 1.0:
         return 0.0  # never drops
@@ -71,6 +85,12 @@ def end_of(schedule: Schedule) -> float | None:
     if isinstance(schedule, Join):
         start = schedule.boundaries[-1] if schedule.boundaries else 0.0
         return _shifted(end_of(schedule.schedules[-1]), start)
+    if isinstance(schedule, WarmupStableDecay):
+        return float(schedule.total_steps)
+    if isinstance(schedule, Cooldown):
+        return _shifted(float(schedule.length), schedule.start)
+    if isinstance(schedule, Shift):
+        return _unshifted(end_of(schedule.schedule), schedule.offset)
     if isinstance(schedule, (Scale, Clip, Mirror)):
         return end_of(schedule.schedule)
     return None

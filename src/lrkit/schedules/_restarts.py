@@ -134,3 +134,60 @@ class CosineRestarts(Schedule):
 
     def _sup(self) -> float:
         return self.lr
+
+
+@dataclass(frozen=True)
+class CosineCycles(Schedule):
+    """``num_cycles`` equal cosine cycles with hard restarts over ``total_steps``, then ``end_lr``.
+
+    With ``T = total_steps``, ``c = num_cycles`` and ``u = frac(c * t / T)``::
+
+        lr(t) = end_lr + (lr - end_lr) * (1 + cos(pi * u)) / 2      t < T
+        lr(t) = end_lr                                              t >= T
+
+    Each cycle lasts ``T / c`` and restarts at the peak. This is Hugging Face's
+    ``get_cosine_with_hard_restarts_schedule_with_warmup`` after its warm-up; unlike
+    :class:`CosineRestarts` (which never ends) the run ends at ``T``.
+
+    Args:
+        lr: the peak of every cycle, > 0.
+        total_steps: ``T``, > 0.
+        num_cycles: ``c``, > 0 (need not be whole: the last cycle is then cut short).
+        end_lr: the floor, in ``[0, lr]``.
+
+    Raises:
+        ValueError: ``lr``, ``total_steps`` or ``num_cycles`` not > 0, ``end_lr``
+            outside ``[0, lr]``.
+        TypeError: a non-number.
+
+    Example:
+        >>> s = CosineCycles(lr=1.0, total_steps=100, num_cycles=2)
+        >>> s(0), s(25), s(50), s(75), s(100)
+        (1.0, 0.5, 1.0, 0.5, 0.0)
+    """
+
+    config_name = "cosine_cycles"
+    lr: float
+    total_steps: float
+    num_cycles: float = 1
+    end_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        set_field(self, "lr", check_positive("lr", self.lr))
+        set_field(self, "total_steps", check_span("total_steps", self.total_steps))
+        set_field(self, "num_cycles", check_span("num_cycles", self.num_cycles))
+        end_lr = check_non_negative("end_lr", self.end_lr)
+        if end_lr > self.lr:
+            raise ValueError(f"end_lr must be <= lr={self.lr!r}, got {self.end_lr!r}")
+        set_field(self, "end_lr", end_lr)
+
+    def _value(self, t: np.ndarray) -> np.ndarray:
+        u = self.num_cycles * (np.minimum(t, self.total_steps) / self.total_steps)
+        u -= np.floor(u)  # the fractional part, exactly (x % 1 for x >= 0), faster than mod
+        share = (1.0 + np.cos(np.pi * u)) / 2.0  # in [0, 1] first: no overflow near 1e308
+        out = self.end_lr + (self.lr - self.end_lr) * share
+        out[t >= self.total_steps] = self.end_lr
+        return out
+
+    def _sup(self) -> float:
+        return self.lr
