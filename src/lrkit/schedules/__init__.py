@@ -37,6 +37,7 @@ from ._decay import (
 )
 from ._end import end_of
 from ._hf import HF_NAMES, from_hf
+from ._plateau import PlateauDecision, PlateauState, ReduceOnPlateau
 from ._restarts import CosineCycles, CosineRestarts
 from ._rsqrt import InverseSqrt
 from ._wsd import Cooldown, WarmupStableDecay, cooldown
@@ -59,7 +60,10 @@ __all__ = [
     "Mirror",
     "MultiStepDecay",
     "OneCycle",
+    "PlateauDecision",
+    "PlateauState",
     "PolynomialDecay",
+    "ReduceOnPlateau",
     "Scale",
     "Schedule",
     "Shift",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._accumulate import AccumulationResult, accumulate_gradients, grad_sq_norm
 from ._batching import ScheduledBatchSampler, ScheduledLoader
 from ._noise_scale import GradientNoiseScale, NoiseScaleState
+from ._plateau import PlateauScheduler
 from ._range_test import range_test
 from ._scheduler import LRScheduler
 
@@ -16,6 +17,7 @@ __all__: list[str] = [
     "GradientNoiseScale",
     "LRScheduler",
     "NoiseScaleState",
+    "PlateauScheduler",
     "ScheduledBatchSampler",
     "ScheduledLoader",
     "accumulate_gradients",
