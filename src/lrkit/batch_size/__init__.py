@@ -38,6 +38,7 @@ from ._convert import (
     increase_batch_instead,
 )
 from ._epochs import LAST_BATCH, clock_time, count_updates, epoch_batch_sizes
+from ._plateau import BatchOnPlateau, BatchPlateauState
 from ._rules import equivalent_batch_size, linear_scaling, noise_scale, sqrt_scaling
 from ._schedules import BatchConstant, BatchFromLR, BatchLinear, BatchStep
 
@@ -48,7 +49,9 @@ __all__ = [
     "BatchFromLR",
     "BatchLinear",
     "BatchMatchedLR",
+    "BatchOnPlateau",
     "BatchPlan",
+    "BatchPlateauState",
     "BatchSchedule",
     "BatchStep",
     "ConfigError",

@@ -165,9 +165,7 @@ class ReduceOnPlateau(Configurable):
         )
         set_field(self, "cooldown", _check_count("cooldown", self.cooldown))
         if isinstance(self.min_lr, Sequence) and not isinstance(self.min_lr, str):
-            floors = tuple(
-                check_non_negative(f"min_lr[{i}]", v) for i, v in enumerate(self.min_lr)
-            )
+            floors = tuple(check_non_negative(f"min_lr[{i}]", v) for i, v in enumerate(self.min_lr))
             if not floors:
                 raise ValueError("min_lr must be a number or a non-empty list, got []")
             set_field(self, "min_lr", floors)
