@@ -1,4 +1,4 @@
-"""BatchOnPlateau: torch's plateau decisions, answered by a larger batch that ScheduledLoader follows."""
+"""BatchOnPlateau: torch's plateau decisions, answered by a batch a ScheduledLoader follows."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_the_noise_scale_lr_over_batch_falls_as_torchs_lr(
     rule = BatchOnPlateau(ReduceOnPlateau(**options, min_lr=0.0, eps=0.0), 16, cap, granularity=16)
     state = rule.init(0.1)
     expected = _torch_lrs(options, trace, min_lr=0.0, eps=0.0)
-    for epoch, (m, torch_lr) in enumerate(zip(trace, expected), start=1):
+    for epoch, (m, torch_lr) in enumerate(zip(trace, expected, strict=True), start=1):
         state, _ = rule.update(state, m, time=epoch)
         batch = rule.batch_size_at(state, epoch)
         assert 16 <= batch <= cap and batch % 16 == 0

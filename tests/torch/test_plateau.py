@@ -45,7 +45,9 @@ traces = st.lists(metrics, min_size=1, max_size=60)
 def _pair(options: dict[str, Any]) -> tuple[Any, Any, Any, PlateauScheduler]:
     def optimizer() -> Any:
         params = [torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))]
-        return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, LRS)])
+        return torch.optim.SGD(
+            [{"params": [p], "lr": lr} for p, lr in zip(params, LRS, strict=True)]
+        )
 
     torch_kw = dict(options)
     if isinstance(torch_kw.get("min_lr"), tuple):
@@ -87,7 +89,7 @@ def test_a_mid_trace_save_and_load_into_fresh_objects_continues_exactly(
     ref_saved = copy.deepcopy(ref.state_dict())
     fresh_ref_opt, fresh_ref, fresh_opt, fresh = _pair(options)
     fresh_ref.load_state_dict(ref_saved)
-    for g, lr in zip(fresh_ref_opt.param_groups, _lrs(ref_opt)):
+    for g, lr in zip(fresh_ref_opt.param_groups, _lrs(ref_opt), strict=True):
         g["lr"] = lr  # torch keeps its rates in the optimizer, not in its state
     fresh.load_state_dict(saved)
     assert _lrs(fresh_opt) == _lrs(ref_opt)
@@ -99,6 +101,7 @@ def test_a_mid_trace_save_and_load_into_fresh_objects_continues_exactly(
 
 def test_a_state_of_another_controller_is_refused() -> None:
     _, _, opt, sched = _pair({"patience": 2})
+    assert sched.optimizer is opt
     other = PlateauScheduler(opt, ReduceOnPlateau(patience=3))
     with pytest.raises(ValueError, match="resume with the controller it was saved with"):
         other.load_state_dict(sched.state_dict())

@@ -86,8 +86,9 @@ class BatchOnPlateau(Configurable):
         2 grow_batch 128 (0.1,)
         3 cut_lr 128 (0.05,)
         4 hold 128 (0.05,)
-        >>> rule.batch_schedule(state).to_spec()
-        "batch_step(batch_size=64, milestones=[2], factor=2.0, max_batch_size=128, granularity=1, clock='epoch')"
+        >>> s = rule.batch_schedule(state)
+        >>> s.milestones, s.factor, s.max_batch_size
+        ((2,), 2.0, 128)
     """
 
     config_name = "batch_on_plateau"
@@ -112,7 +113,7 @@ class BatchOnPlateau(Configurable):
         return BatchPlateauState(self.plateau.init(lrs))
 
     def batch_schedule(self, state: BatchPlateauState) -> BatchStep:
-        """The batch sizes decided so far, as a schedule on ``clock`` (for a ``ScheduledLoader``)."""
+        """The batch sizes decided so far, a schedule on ``clock`` (for a ``ScheduledLoader``)."""
         return BatchStep(
             self.batch_size,
             list(state.milestones),

@@ -239,7 +239,7 @@ class ReduceOnPlateau(Configurable):
         return new, plateau
 
     def cut(self, lrs: Sequence[float], factor: float | None = None) -> tuple[float, ...]:
-        """``max(lr * factor, min_lr)`` per group, keeping a rate the cut moves by ``eps`` or less."""
+        """``max(lr * factor, min_lr)`` per group; a rate the cut moves by ``eps`` or less stays."""
         f = self.factor if factor is None else factor
         out = []
         for old, floor in zip(lrs, self.floors(len(lrs)), strict=True):
