@@ -80,7 +80,7 @@ def test_same_rates_as_torch_at_every_step(options: dict[str, Any], trace: list[
 def test_a_mid_trace_save_and_load_into_fresh_objects_continues_exactly(
     options: dict[str, Any], trace: list[float], cut: int
 ) -> None:
-    ref_opt, ref, opt, sched = _pair(options)
+    ref_opt, ref, _, sched = _pair(options)
     cut = min(cut, len(trace))
     for metric in trace[:cut]:
         ref.step(metric)

@@ -65,7 +65,7 @@ class PlateauScheduler:
         return list(self.state.lrs)
 
     def step(self, metric: float | torch.Tensor) -> PlateauDecision:
-        """Feed one metric (a float or a one-element tensor); write the rates; return the decision."""
+        """Feed one metric (a float or one-element tensor); write the rates; return the decision."""
         value = float(metric.item() if isinstance(metric, torch.Tensor) else metric)
         self.state, self.decision = self.plateau.update(self.state, value)
         self._apply()
