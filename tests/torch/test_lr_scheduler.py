@@ -127,7 +127,16 @@ def test_state_dict_is_tiny_and_survives_torch_save(tmp_path):
         sched.step()
     state = sched.state_dict()
     assert state["time"] == 5
-    assert set(state) == {"format", "time", "unit", "ratios", "schedule", "momentum", "configs"}
+    assert set(state) == {
+        "format",
+        "time",
+        "unit",
+        "ratios",
+        "schedule",
+        "momentum",
+        "configs",
+        "hyperparams",
+    }
     torch.save(state, tmp_path / "s.pt")
     loaded = torch.load(tmp_path / "s.pt", weights_only=True)
     fresh = LRScheduler(torch.optim.SGD(make_model().parameters(), lr=0.1), Wave())

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -61,14 +62,14 @@ class _Track:
         return value
 
     def _check(self, times: np.ndarray, values: np.ndarray) -> None:
-        if self.kind != "momentum":
+        if self.kind == "lr":
             return
         bad = ~((values >= 0.0) & (values < 1.0))
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(
-                f"momentum schedule {self.schedule.to_spec()} gives {float(values[i])!r} at "
-                f"t={float(times[i])!r}; momentum must be in [0, 1)"
+                f"{self.kind} schedule {self.schedule.to_spec()} gives {float(values[i])!r} at "
+                f"t={float(times[i])!r}; {self.kind} must be in [0, 1)"
             )
 
 
@@ -98,6 +99,14 @@ class LRScheduler(_TorchLRScheduler):
     Momentum is only written when ``momentum=`` is given: Adam works out of the box.
     It goes into ``betas[0]`` when the group has ``betas``, else into ``momentum``.
 
+    Any other hyperparameter of the param groups follows a schedule through
+    ``hyperparams=``, a mapping from a param-group key to a schedule (or one per
+    group, ``None`` leaving a group alone): ``{"weight_decay": s}``, Adam's
+    ``{"betas[1]": s}`` (an index into a tuple), or a second learning rate that some
+    optimizers keep under another key. Like optax's ``inject_hyperparams``, with the
+    same exact resume as the learning rate. ``momentum``, ``betas[*]`` and keys
+    named ``beta*`` must stay in ``[0, 1)``.
+
     It is a real :class:`torch.optim.lr_scheduler.LRScheduler`, so PyTorch
     Lightning's ``configure_optimizers`` and other code that checks for one accept
     it. Unlike PyTorch's schedulers it does not patch ``optimizer.step`` and issues
@@ -117,6 +126,8 @@ class LRScheduler(_TorchLRScheduler):
             schedule per param group.
         momentum: ``None`` (leave momentum alone), a schedule with values in
             ``[0, 1)``, or a sequence with one per param group.
+        hyperparams: ``None``, or ``{key: schedule or [schedule or None per group]}``
+            for other param-group keys (``"weight_decay"``, ``"betas[1]"``, ...).
         unit: ``"step"`` or ``"epoch"``: what one :meth:`step` call means. Recorded
             in :meth:`state_dict` so a state is never resumed on another clock.
 
@@ -126,7 +137,10 @@ class LRScheduler(_TorchLRScheduler):
             optimizer whose groups have neither ``momentum`` nor ``betas``.
         ValueError: a sequence whose length differs from the number of param
             groups, an unknown ``unit``, or several groups sharing one schedule
-            while group 0's initial lr is 0 (no ratio can be formed).
+            while group 0's initial lr is 0 (no ratio can be formed); a
+            ``hyperparams`` key that a scheduled group lacks or that is not a number
+            (the message lists the group's keys), ``"lr"``, or a key that
+            ``momentum=`` already writes.
 
     Example:
         >>> import torch
@@ -148,6 +162,7 @@ class LRScheduler(_TorchLRScheduler):
         schedule: Schedule | Sequence[Schedule],
         *,
         momentum: Schedule | Sequence[Schedule] | None = None,
+        hyperparams: Mapping[str, Schedule | Sequence[Schedule | None]] | None = None,
         unit: str = "step",
     ) -> None:
         # torch's __init__ is deliberately not called: it patches optimizer.step and
@@ -179,6 +194,12 @@ class LRScheduler(_TorchLRScheduler):
             if self.momentum is None
             else _tracks(_per_group(self.momentum, len(groups)), "momentum")
         )
+        self.hyperparams: dict[str, Schedule | tuple[Schedule | None, ...]] = _hyperparams_arg(
+            hyperparams, optimizer, self._momentum_keys
+        )
+        self._hyper_tracks = {
+            key: _hyper_tracks(value, len(groups), key) for key, value in self.hyperparams.items()
+        }
         self._t: int | float = 0
         self._step_count = 1
         self._last_lr: list[float | torch.Tensor] = []
@@ -277,6 +298,11 @@ class LRScheduler(_TorchLRScheduler):
                 groups, self._momentum_keys, self._momentum_tracks, strict=True
             ):
                 _set_value(group, key, track.at(t))
+        for key, tracks in self._hyper_tracks.items():
+            name, index = _parse_key(key)
+            for group, hyper in zip(groups, tracks, strict=True):
+                if hyper is not None:
+                    _set_key(group, name, index, hyper.at(self._t))
         self._last_lr = lrs  # type: ignore[assignment]
 
     def _initial_ratios(self) -> list[float]:
@@ -304,7 +330,19 @@ class LRScheduler(_TorchLRScheduler):
             "schedule": _fingerprints(self.schedule),
             "momentum": _fingerprints(self.momentum),
             "configs": {"schedule": _configs(self.schedule), "momentum": _configs(self.momentum)},
+            "hyperparams": self._hyper_state(),
         }
+
+    def _hyper_state(self) -> dict[str, dict[str, Any]]:
+        """Per key: the fingerprint and config of each group's schedule (None: left alone)."""
+        out = {}
+        for key, value in self.hyperparams.items():
+            items = _per_group_or_none(value, len(self.optimizer.param_groups))
+            out[key] = {
+                "fingerprints": [None if s is None else fingerprint(s) for s in items],
+                "configs": [None if s is None else s.to_config() for s in items],
+            }
+        return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume from :meth:`state_dict`: restore the counter and write its values.
@@ -331,6 +369,16 @@ class LRScheduler(_TorchLRScheduler):
                     f"the state was saved with {key} {was} but this scheduler has {key} "
                     f"{_describe(_configs(mine))}; resume with the schedule it was saved with"
                 )
+        saved_hyper = state.get("hyperparams", {})  # states from before hyperparams= had none
+        mine_hyper = self._hyper_state()
+        if {k: v["fingerprints"] for k, v in saved_hyper.items()} != {
+            k: v["fingerprints"] for k, v in mine_hyper.items()
+        }:
+            raise ValueError(
+                f"the state was saved with hyperparams {_describe_hyper(saved_hyper)} but this "
+                f"scheduler has {_describe_hyper(mine_hyper)}; resume with the schedules it was "
+                "saved with"
+            )
         if state["unit"] != self.unit:
             raise ValueError(
                 f"the state was saved with unit={state['unit']!r}, this scheduler has "
@@ -429,6 +477,139 @@ def _set_value(group: dict[str, Any], key: str, value: float) -> None:
         group[key].fill_(value)
     else:
         group[key] = value
+
+
+_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
+
+
+def _parse_key(key: str) -> tuple[str, int | None]:
+    """``"betas[1]"`` -> ``("betas", 1)``; ``"weight_decay"`` -> ``("weight_decay", None)``."""
+    match = _KEY.match(key) if isinstance(key, str) else None
+    if match is None:
+        raise ValueError(
+            f"hyperparams keys must be param-group keys such as 'weight_decay' or 'betas[1]', "
+            f"got {key!r}"
+        )
+    return match.group(1), None if match.group(2) is None else int(match.group(2))
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and value.is_floating_point()
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _hyperparams_arg(
+    hyperparams: Any, optimizer: Optimizer, momentum_keys: list[str]
+) -> dict[str, Schedule | tuple[Schedule | None, ...]]:
+    """Check ``hyperparams=`` against the param groups: each scheduled key exists, a number."""
+    if hyperparams is None:
+        return {}
+    if not isinstance(hyperparams, Mapping):
+        raise TypeError(f"hyperparams must be a dict of key -> schedule, got {hyperparams!r}")
+    groups = optimizer.param_groups
+    taken = {"betas[0]" if k == "betas" else k for k in momentum_keys}
+    out: dict[str, Schedule | tuple[Schedule | None, ...]] = {}
+    for key, value in hyperparams.items():
+        name, index = _parse_key(key)
+        if name == "lr":
+            raise ValueError("hyperparams must not hold 'lr': the schedule argument sets it")
+        if key in taken:
+            raise ValueError(f"hyperparams[{key!r}] is already written by momentum=")
+        if isinstance(value, Schedule):
+            checked: Schedule | tuple[Schedule | None, ...] = value
+        elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+            items = tuple(value)
+            if len(items) != len(groups):
+                raise ValueError(
+                    f"hyperparams[{key!r}] has {len(items)} entries but the optimizer has "
+                    f"{len(groups)} param groups"
+                )
+            for i, item in enumerate(items):
+                if item is not None and not isinstance(item, Schedule):
+                    raise TypeError(f"hyperparams[{key!r}][{i}] must be a Schedule or None")
+            checked = items
+        else:
+            raise TypeError(
+                f"hyperparams[{key!r}] must be a Schedule or a list with one per param group, "
+                f"got {value!r}"
+            )
+        for i, (group, s) in enumerate(
+            zip(groups, _per_group_or_none(checked, len(groups)), strict=True)
+        ):
+            if s is None:
+                continue
+            where = f"param group {i} of {type(optimizer).__name__}"
+            if name not in group:
+                keys = sorted(k for k in group if k != "params")
+                raise ValueError(
+                    f"{where} has no key {name!r} (hyperparams[{key!r}]); its keys: {keys}"
+                )
+            current = group[name]
+            if index is not None:
+                if not isinstance(current, (tuple, list)) or index >= len(current):
+                    raise ValueError(
+                        f"{where} has {name}={current!r}, which has no element [{index}]"
+                    )
+                current = current[index]
+            if not _is_number(current):
+                raise ValueError(f"{where} has {key}={current!r}, not a number a schedule can set")
+        out[key] = checked
+    return out
+
+
+def _per_group_or_none(
+    value: Schedule | tuple[Schedule | None, ...], n: int
+) -> list[Schedule | None]:
+    return [value] * n if isinstance(value, Schedule) else list(value)
+
+
+def _hyper_tracks(
+    value: Schedule | tuple[Schedule | None, ...], n: int, key: str
+) -> list[_Track | None]:
+    """One track per group (None where left alone); a shared schedule is evaluated once."""
+    name, index = _parse_key(key)
+    kind = key if (index is not None and name == "betas") or name.startswith("beta") else "lr"
+    kind = "momentum" if name == "momentum" else kind
+    shared: dict[int, _Track] = {}
+    out: list[_Track | None] = []
+    for s in _per_group_or_none(value, n):
+        if s is None:
+            out.append(None)
+            continue
+        if id(s) not in shared:
+            shared[id(s)] = _Track(s, kind)
+        out.append(shared[id(s)])
+    return out
+
+
+def _set_key(group: dict[str, Any], name: str, index: int | None, value: float) -> None:
+    """Write ``value`` into ``group[name]`` (or its element ``index``), in place for tensors."""
+    if index is None:
+        if isinstance(group[name], torch.Tensor):
+            group[name].fill_(value)
+        else:
+            group[name] = value
+        return
+    items = group[name]
+    if isinstance(items[index], torch.Tensor):
+        items[index].fill_(value)
+    else:
+        new = list(items)
+        new[index] = value
+        group[name] = type(items)(new) if isinstance(items, tuple) else new
+
+
+def _describe_hyper(state: dict[str, Any]) -> str:
+    if not state:
+        return "none"
+    parts = []
+    for key, entry in state.items():
+        specs = ["-" if c is None else _config_to_spec(c) for c in entry["configs"]]
+        parts.append(
+            f"{key}: " + (specs[0] if len(set(specs)) == 1 else "[" + ", ".join(specs) + "]")
+        )
+    return "{" + "; ".join(parts) + "}"
 
 
 def _check_time(t: Any, name: str) -> int | float:
