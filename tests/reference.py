@@ -231,3 +231,100 @@ def scale(inner: Ref, factor: float) -> Ref:
 
 def clip(inner: Ref, min_lr: float = 0.0, max_lr: float = math.inf) -> Ref:
     return lambda t: min(max(inner(t), min_lr), max_lr)
+
+
+# -- modern schedules (issue 10): written from the papers' and peers' definitions ----------
+
+
+def cosine_wave(lr: float, total_steps: float, end_lr: float, num_cycles: float) -> Ref:
+    """Hugging Face's ``0.5 * (1 + cos(pi * num_cycles * 2 * p))``, rescaled to [end_lr, lr]."""
+
+    def f(t: float) -> float:
+        p = min(t, total_steps) / total_steps
+        return end_lr + (lr - end_lr) * 0.5 * (1.0 + math.cos(math.pi * num_cycles * 2.0 * p))
+
+    return f
+
+
+def cosine_cycles(lr: float, total_steps: float, num_cycles: float, end_lr: float = 0.0) -> Ref:
+    def f(t: float) -> float:
+        if t >= total_steps:
+            return end_lr
+        period = total_steps / num_cycles
+        u = (t - period * math.floor(t / period)) / period
+        return end_lr + (lr - end_lr) * 0.5 * (1.0 + math.cos(math.pi * u))
+
+    return f
+
+
+def inverse_sqrt(lr: float, warmup_steps: float, timescale: float | None = None) -> Ref:
+    s = warmup_steps if timescale is None else timescale
+
+    def f(t: float) -> float:
+        if t < warmup_steps:
+            return lr * t / warmup_steps
+        return lr / math.sqrt((t - warmup_steps) / s + 1.0)
+
+    return f
+
+
+def _decay_factor(shape: str, p: float, ratio: float) -> float:
+    """The fraction of the way from the end value to the start, at progress p."""
+    if shape == "linear":
+        return 1.0 - p
+    if shape == "cosine":
+        return math.cos(math.pi * p / 2.0) ** 2
+    if shape == "1-sqrt":
+        return 1.0 - p**0.5
+    if shape == "square":
+        return (1.0 - p) * (1.0 + p)
+    # exp: geometric from 1 to ratio, as a fraction of the way from ratio to 1
+    return (math.exp(p * math.log(ratio)) - ratio) / (1.0 - ratio)
+
+
+def _warm_factor(shape: str, p: float) -> float:
+    if shape == "linear":
+        return p
+    if shape == "cosine":
+        return math.sin(math.pi * p / 2.0) ** 2
+    return 1.0 - (1.0 - p) ** 0.5
+
+
+def wsd(
+    lr: float,
+    total_steps: float,
+    warmup_steps: float,
+    decay_steps: float,
+    end_lr: float = 0.0,
+    start_lr: float = 0.0,
+    warmup_shape: str = "linear",
+    decay_shape: str = "linear",
+) -> Ref:
+    def f(t: float) -> float:
+        if t >= total_steps:
+            return end_lr
+        if t < warmup_steps:
+            return start_lr + (lr - start_lr) * _warm_factor(warmup_shape, t / warmup_steps)
+        start = total_steps - decay_steps
+        if t < start:
+            return lr
+        p = (t - start) / decay_steps
+        return end_lr + (lr - end_lr) * _decay_factor(decay_shape, p, end_lr / lr)
+
+    return f
+
+
+def cooldown(inner: Ref, start: float, length: float, shape: str, end_lr: float = 0.0) -> Ref:
+    def f(t: float) -> float:
+        if t < start:
+            return inner(t)
+        if t >= start + length:
+            return end_lr
+        peak = inner(start)
+        return end_lr + (peak - end_lr) * _decay_factor(shape, (t - start) / length, end_lr / peak)
+
+    return f
+
+
+def shift(inner: Ref, offset: float) -> Ref:
+    return lambda t: inner(t + offset)

@@ -212,7 +212,7 @@ def _cosine_warmup_with_min_lr(
             "cosine_warmup_with_min_lr with num_warmup_steps=1 and warmup_lr_rate=0 holds a rate "
             "of 0 for one step, which an lrkit schedule cannot express"
         )
-    return Join([Constant(start), Shift(cosine, 1)], [1])
+    return Join((Constant(start), Shift(cosine, 1)), (1,))
 
 
 def _wsd(lr: float, w: int, num_training_steps: int | None, kw: dict[str, Any]) -> Schedule:

@@ -192,7 +192,7 @@ class ReduceOnPlateau(Configurable):
             ValueError, TypeError: a negative or non-finite rate, or a floor list of
                 another length.
         """
-        values = (lrs,) if isinstance(lrs, numbers.Real) else tuple(lrs)
+        values: tuple[Any, ...] = (lrs,) if isinstance(lrs, numbers.Real) else tuple(lrs)  # type: ignore[arg-type]
         rates = tuple(check_non_negative(f"lrs[{i}]", v) for i, v in enumerate(values))
         if not rates:
             raise ValueError("lrs must hold at least one learning rate, got []")

@@ -1,0 +1,101 @@
+"""lrkit.keras.LearningRateSchedule: a real Keras 3 fit on the torch backend follows the schedule."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+import reference as ref  # noqa: E402
+
+# The fit runs in a child process, so the backend is chosen before keras is imported there and
+# this process is left as it was.
+FIT = r"""
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "torch"
+import keras, numpy as np
+from lrkit.keras import LearningRateSchedule
+from lrkit.schedules import parse
+
+schedule = LearningRateSchedule(parse(sys.argv[1]))
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+model.layers[0].kernel.assign(np.zeros((1, 1), dtype="float32"))
+opt = keras.optimizers.SGD(learning_rate=schedule)
+# loss = mean(prediction) on inputs of 1: the kernel's gradient is 1, so each update moves it by -lr
+model.compile(optimizer=opt, loss=lambda y, p: keras.ops.mean(p))
+lrs, kernels = [], []
+
+class Record(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+        lrs.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+    def on_train_batch_end(self, batch, logs=None):
+        kernels.append(float(keras.ops.convert_to_numpy(self.model.layers[0].kernel)[0, 0]))
+
+x = np.ones((int(sys.argv[2]), 1), dtype="float32")
+model.fit(x, x, batch_size=1, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
+config = keras.optimizers.schedules.serialize(schedule)
+again = keras.optimizers.schedules.deserialize(json.loads(json.dumps(config)))
+print(json.dumps({
+    "backend": keras.backend.backend(),
+    "lrs": lrs,
+    "kernels": kernels,
+    "iterations": int(keras.ops.convert_to_numpy(opt.iterations)),
+    "round_trip": again.schedule == schedule.schedule and again.get_config() == schedule.get_config(),
+}))
+"""
+
+SPEC = "wsd(lr=0.1, total_steps=120, warmup_steps=20, decay_steps=40, decay_shape='1-sqrt')"
+
+
+def test_a_keras_fit_on_torch_follows_the_schedule_at_every_step() -> None:
+    steps = 150
+    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", FIT, SPEC, str(steps)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parent,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["backend"] == "torch" and result["iterations"] == steps
+    expected = np.array(
+        [ref.wsd(0.1, 120, 20, 40, 0.0, 0.0, "linear", "1-sqrt")(k) for k in range(steps)]
+    )
+    # the rate Keras reports before each update is the schedule at that step, to float32
+    np.testing.assert_array_equal(
+        np.array(result["lrs"], dtype=np.float32), expected.astype(np.float32)
+    )
+    # and it is the rate the update used: the kernel moved by -lr at every step
+    moves = -np.diff(np.concatenate([[0.0], result["kernels"]]))
+    np.testing.assert_allclose(moves, expected, rtol=1e-5, atol=3e-6)  # float32 kernel near 10
+    assert result["round_trip"]
+
+
+def test_config_round_trip_and_errors_in_process_need_no_fit() -> None:
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":  # pragma: no cover - a caller chose another backend
+        pytest.skip("the in-process check runs on the torch backend")
+    from lrkit.keras import LearningRateSchedule
+    from lrkit.schedules import InverseSqrt, WarmupStableDecay, parse
+
+    s = LearningRateSchedule(SPEC)
+    assert LearningRateSchedule.from_config(
+        json.loads(json.dumps(s.get_config()))
+    ).schedule == parse(SPEC)
+    wsd = WarmupStableDecay(0.1, 100, decay_steps=10)
+    assert float(LearningRateSchedule(wsd)(10**6)) == 0.0  # the end is held
+    with pytest.raises(ValueError, match="never stops changing: give steps="):
+        LearningRateSchedule(InverseSqrt(0.1, 100))
+    held = LearningRateSchedule(InverseSqrt(0.1, 100), steps=1000)
+    assert float(held(5000)) == pytest.approx(0.1 * np.sqrt(100 / 999), rel=1e-6)
