@@ -12,13 +12,13 @@ import jax.numpy as jnp  # noqa: E402
 import reference as ref  # noqa: E402
 from lrkit.jax import as_optax  # noqa: E402
 from lrkit.schedules import (  # noqa: E402
+    Constant,
     CosineDecay,
     InverseSqrt,
     OneCycle,
     Warmup,
     WarmupStableDecay,
     cooldown,
-    Constant,
 )
 
 SCHEDULES = {

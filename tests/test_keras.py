@@ -1,4 +1,4 @@
-"""lrkit.keras.LearningRateSchedule: a real Keras 3 fit on the torch backend follows the schedule."""
+"""lrkit.keras.LearningRateSchedule: a real Keras 3 fit on the torch backend follows it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-import reference as ref  # noqa: E402
+import reference as ref
 
 # The fit runs in a child process, so the backend is chosen before keras is imported there and
 # this process is left as it was.
@@ -48,7 +48,8 @@ print(json.dumps({
     "lrs": lrs,
     "kernels": kernels,
     "iterations": int(keras.ops.convert_to_numpy(opt.iterations)),
-    "round_trip": again.schedule == schedule.schedule and again.get_config() == schedule.get_config(),
+    "round_trip": again.schedule == schedule.schedule
+    and again.get_config() == schedule.get_config(),
 }))
 """
 

@@ -19,7 +19,7 @@ __all__ = ["LearningRateSchedule"]
 
 
 @keras.saving.register_keras_serializable(package="lrkit")
-class LearningRateSchedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore[misc]
+class LearningRateSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """An lrkit schedule that a Keras optimizer follows: ``lr(step) = float32(schedule(step))``.
 
     Keras calls the schedule with the optimizer's ``iterations`` (0 on the first
