@@ -9,10 +9,13 @@ from lrkit.batch_size import BatchConstant, BatchMatchedLR, BatchStep
 from lrkit.schedules import (
     Clip,
     Constant,
+    Cooldown,
+    CosineCycles,
     CosineDecay,
     CosineRestarts,
     Cyclic,
     ExponentialDecay,
+    InverseSqrt,
     InverseTimeDecay,
     Join,
     LinearDecay,
@@ -22,8 +25,11 @@ from lrkit.schedules import (
     PolynomialDecay,
     Scale,
     Schedule,
+    Shift,
     StepDecay,
     Warmup,
+    WarmupStableDecay,
+    cooldown,
 )
 
 # (schedule, reference, the last interesting time: its end, last boundary or a few cycles)
@@ -167,4 +173,86 @@ EXTREME: dict[type[Schedule], dict[str, Any]] = {
     Clip: {},
     Mirror: {},
     BatchMatchedLR: {"batch_size": [BatchConstant(1), BatchStep(128, [10.0], 5, 1 << 40)]},
+    WarmupStableDecay: {
+        "warmup_shape": ["linear", "cosine", "1-sqrt"],
+        "decay_shape": ["linear", "cosine", "1-sqrt", "square", "exp"],
+    },
+    Cooldown: {"shape": ["linear", "cosine", "1-sqrt", "square", "exp"]},
+    InverseSqrt: {},
+    CosineCycles: {},
+    Shift: {},
 }
+
+# Issue 10's schedules, over long ranges (every step up to a few thousand).
+WSD_CASES: dict[str, tuple[Schedule, ref.Ref, int]] = {
+    **{
+        f"wsd_{decay}_{warm}": (
+            WarmupStableDecay(
+                3e-4,
+                3000,
+                200,
+                decay_steps=600,
+                end_lr=3e-6,
+                start_lr=1e-6,
+                warmup_shape=warm,
+                decay_shape=decay,
+            ),
+            ref.wsd(3e-4, 3000, 200, 600, 3e-6, 1e-6, warm, decay),
+            3000,
+        )
+        for decay in ("linear", "cosine", "1-sqrt", "square", "exp")
+        for warm in ("linear", "cosine", "1-sqrt")
+    },
+    "wsd_fraction_to_zero": (
+        WarmupStableDecay(0.1, 2500, decay_fraction=0.1, decay_shape="1-sqrt"),
+        ref.wsd(0.1, 2500, 0, 250, decay_shape="1-sqrt"),
+        2500,
+    ),
+    "wsd_default_fraction": (
+        WarmupStableDecay(0.1, 1001, warmup_steps=37),
+        ref.wsd(0.1, 1001, 37, 0.2 * 1001),
+        1001,
+    ),
+    "wsd_drop": (
+        WarmupStableDecay(0.1, 500, 50, decay_steps=0, end_lr=0.01),
+        lambda t: 0.01 if t >= 500 else (0.1 * t / 50 if t < 50 else 0.1),
+        500,
+    ),
+    **{
+        f"cooldown_{shape}": (
+            cooldown(Warmup(Constant(0.1), 100), 1500, 500, shape, end_lr=1e-4),
+            ref.cooldown(ref.warmup(ref.constant(0.1), 100), 1500, 500, shape, 1e-4),
+            2000,
+        )
+        for shape in ("linear", "cosine", "1-sqrt", "square", "exp")
+    },
+    "cooldown_of_a_cosine": (
+        cooldown(CosineDecay(0.1, 3000), 1234.5, 400, "1-sqrt"),
+        ref.cooldown(ref.cosine(0.1, 3000), 1234.5, 400, "1-sqrt"),
+        1700,
+    ),
+    "inverse_sqrt": (InverseSqrt(0.01, 400), ref.inverse_sqrt(0.01, 400), 5000),
+    "inverse_sqrt_timescale": (
+        InverseSqrt(0.01, 100, timescale=1000),
+        ref.inverse_sqrt(0.01, 100, 1000),
+        5000,
+    ),
+    "inverse_sqrt_no_warmup": (
+        InverseSqrt(0.01, 0, timescale=10_000),
+        ref.inverse_sqrt(0.01, 0, 10_000),
+        5000,
+    ),
+    "cosine_num_cycles": (
+        CosineDecay(0.1, 2000, 0.001, num_cycles=1.5),
+        ref.cosine_wave(0.1, 2000, 0.001, 1.5),
+        2000,
+    ),
+    "cosine_cycles": (CosineCycles(0.1, 3000, 3), ref.cosine_cycles(0.1, 3000, 3), 3000),
+    "cosine_cycles_fractional": (
+        CosineCycles(0.1, 1000, 2.5, 0.01),
+        ref.cosine_cycles(0.1, 1000, 2.5, 0.01),
+        1000,
+    ),
+    "shift": (Shift(CosineDecay(0.1, 1000), 250), ref.shift(ref.cosine(0.1, 1000), 250), 750),
+}
+CASES.update(WSD_CASES)

@@ -7,6 +7,7 @@ Every formula is closed form in ``t``. Step-wise changes at ``b`` apply for
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,6 +303,10 @@ class CosineDecay(Schedule):
         set_field(self, "total_steps", check_span("total_steps", self.total_steps))
         set_field(self, "end_lr", check_non_negative("end_lr", self.end_lr))
         set_field(self, "num_cycles", check_positive("num_cycles", self.num_cycles))
+        if not math.isfinite(2.0 * math.pi * self.num_cycles):
+            raise ValueError(
+                f"num_cycles must be < 1e307 (2 pi num_cycles overflows), got {self.num_cycles!r}"
+            )
 
     def to_config(self) -> dict[str, Any]:
         """The config; ``num_cycles`` only when not the half wave (older configs stay valid)."""

@@ -67,7 +67,8 @@ class InverseSqrt(Schedule):
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         w, s = self.warmup_steps, self.scale
-        out = self.lr * np.sqrt(s / (np.maximum(t, w) + (s - w)))
+        # (t - w) + s, never t + (s - w): with a tiny s and a huge w that would cancel to 0
+        out = self.lr * np.sqrt(s / ((np.maximum(t, w) - w) + s))
         if w > 0:
             m = t < w
             out[m] = self.lr * (t[m] / w)
