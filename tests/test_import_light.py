@@ -10,7 +10,9 @@ def test_import_lrkit_loads_neither_torch_nor_matplotlib():
     code = (
         "import sys, lrkit, lrkit.schedules, lrkit.cli\n"
         "lrkit.cli.build_parser()\n"
-        "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))\n"
+        "import lrkit.batch_size\n"
+        "heavy = ('torch', 'matplotlib', 'keras', 'jax', 'optax', 'transformers')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -10,10 +10,12 @@ import lrkit.schedules
 EXPECTED = {
     lrkit: {"Schedule", "__version__", "batch_size", "range_test", "schedules"},
     lrkit.schedules: {
-        "Clip", "ConfigError", "Constant", "CosineDecay", "CosineRestarts", "Cyclic",
-        "ExponentialDecay", "InverseTimeDecay", "Join", "LinearDecay", "Mirror",
-        "MultiStepDecay", "OneCycle", "PolynomialDecay", "Scale", "Schedule", "StepDecay",
-        "Warmup", "end_of", "fingerprint", "from_config", "parse",
+        "Clip", "ConfigError", "Constant", "Cooldown", "CosineCycles", "CosineDecay",
+        "CosineRestarts", "Cyclic", "ExponentialDecay", "HF_NAMES", "InverseSqrt",
+        "InverseTimeDecay", "Join", "LinearDecay", "Mirror", "MultiStepDecay", "OneCycle",
+        "PlateauDecision", "PlateauState", "PolynomialDecay", "ReduceOnPlateau", "Scale",
+        "Schedule", "Shift", "StepDecay", "Warmup", "WarmupStableDecay", "cooldown", "end_of",
+        "fingerprint", "from_config", "from_hf", "parse",
     },
     lrkit.range_test: {
         "METHODS", "NoSuggestionError", "RangeTestResult", "StopRule", "StopState", "analyze",
@@ -22,7 +24,8 @@ EXPECTED = {
     },
     lrkit.batch_size: {
         "CLOCKS", "LAST_BATCH", "BatchConstant", "BatchFromLR", "BatchLinear",
-        "BatchMatchedLR", "BatchPlan", "BatchSchedule", "BatchStep", "ConfigError",
+        "BatchMatchedLR", "BatchOnPlateau", "BatchPlan", "BatchPlateauState", "BatchSchedule",
+        "BatchStep", "ConfigError",
         "clock_time", "count_updates", "epoch_batch_sizes", "equivalent_batch_size",
         "fingerprint", "from_config", "higher_lr_batch", "higher_momentum",
         "increase_batch_instead", "linear_scaling", "noise_scale", "parse", "round_batch",
@@ -32,7 +35,7 @@ EXPECTED = {
 
 TORCH_API = {
     "AccumulationResult", "GradientNoiseScale", "LRScheduler", "NoiseScaleState",
-    "ScheduledBatchSampler", "ScheduledLoader", "accumulate_gradients", "grad_sq_norm",
+    "PlateauScheduler", "ScheduledBatchSampler", "ScheduledLoader", "accumulate_gradients", "grad_sq_norm",
     "range_test",
 }  # fmt: skip
 
@@ -61,6 +64,18 @@ def test_every_exported_schedule_has_a_registered_spec_name():
         if isinstance(obj, type) and issubclass(obj, lrkit.Schedule) and obj is not lrkit.Schedule
     ]
     names = [cls.config_name for cls in classes]
-    assert len(classes) == 16
+    assert len(classes) == 21
     assert len(set(names)) == len(names)
     assert set(names) <= set(registered_names())
+
+
+def test_keras_and_jax_adapters_export_one_name_each():
+    import pytest
+
+    pytest.importorskip("keras")
+    pytest.importorskip("optax")
+    import lrkit.jax
+    import lrkit.keras
+
+    assert lrkit.keras.__all__ == ["LearningRateSchedule"]
+    assert lrkit.jax.__all__ == ["as_optax"]
