@@ -30,10 +30,12 @@ from _report import command_line, machine_line, markdown_table, write_section  #
 from lrkit.schedules import (  # noqa: E402
     Clip,
     Constant,
+    CosineCycles,
     CosineDecay,
     CosineRestarts,
     Cyclic,
     ExponentialDecay,
+    InverseSqrt,
     InverseTimeDecay,
     Join,
     LinearDecay,
@@ -44,6 +46,9 @@ from lrkit.schedules import (  # noqa: E402
     Schedule,
     StepDecay,
     Warmup,
+    WarmupStableDecay,
+    cooldown,
+    from_hf,
 )
 
 TARGET_MS = 50.0
@@ -70,6 +75,20 @@ def schedules(steps: int) -> list[Schedule]:
         Warmup(CosineDecay(0.1, total_steps=steps), warmup_steps=q // 10),
         Join([Constant(0.1), CosineDecay(0.1, steps - q), Constant(1e-4)], [q, steps]),
         Clip(Scale(Warmup(OneCycle(0.1, steps), q // 10), factor=4.0), max_lr=0.3),
+        # issue 10: modern schedules
+        *(
+            WarmupStableDecay(
+                0.1, steps, q // 10, decay_fraction=0.2, end_lr=1e-4, decay_shape=shape
+            )
+            for shape in ("linear", "cosine", "1-sqrt", "square", "exp")
+        ),
+        WarmupStableDecay(0.1, steps, q // 10, decay_steps=q, warmup_shape="1-sqrt"),
+        cooldown(CosineDecay(0.1, 2 * steps), 3 * q, q, "1-sqrt"),
+        InverseSqrt(0.1, warmup_steps=q // 10),
+        CosineDecay(0.1, steps, 1e-4, num_cycles=1.5),
+        CosineCycles(0.1, steps, num_cycles=5),
+        from_hf("cosine_warmup_with_min_lr", 0.1, q // 10, steps, min_lr_rate=0.1),
+        from_hf("cosine_with_restarts", 0.1, q // 10, steps, num_cycles=3),
     ]
 
 
