@@ -67,8 +67,10 @@ class InverseSqrt(Schedule):
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         w, s = self.warmup_steps, self.scale
-        # (t - w) + s, never t + (s - w): with a tiny s and a huge w that would cancel to 0
-        out = self.lr * np.sqrt(s / ((np.maximum(t, w) - w) + s))
+        # (t - w) + s, never t + (s - w): with a tiny s and a huge w that would cancel to 0.
+        # Near the largest float the sum overflows to inf, and s / inf = 0 is the limit.
+        with np.errstate(over="ignore"):
+            out = self.lr * np.sqrt(s / ((np.maximum(t, w) - w) + s))
         if w > 0:
             m = t < w
             out[m] = self.lr * (t[m] / w)
