@@ -35,8 +35,8 @@ EXPECTED = {
 
 TORCH_API = {
     "AccumulationResult", "GradientNoiseScale", "LRScheduler", "NoiseScaleState",
-    "PlateauScheduler", "ScheduledBatchSampler", "ScheduledLoader", "accumulate_gradients", "grad_sq_norm",
-    "range_test",
+    "PlateauScheduler", "ScheduledBatchSampler", "ScheduledLoader", "accumulate_gradients",
+    "grad_sq_norm", "range_test",
 }  # fmt: skip
 
 
