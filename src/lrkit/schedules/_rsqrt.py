@@ -25,7 +25,7 @@ class InverseSqrt(Schedule):
     Matches Hugging Face ``get_inverse_sqrt_schedule(num_warmup_steps, timescale)``
     (which defaults the timescale to 10,000 when there is no warm-up; here it must
     then be given). The Transformer paper's ``d**-0.5 * min(t**-0.5, t * W**-1.5)``
-    is ``InverseSqrt(lr=(d * W) ** -0.5, warmup_steps=W)`` on a clock that starts at 1.
+    is ``InverseSqrt(lr=(d * W) ** -0.5, warmup_steps=W)`` at ``t = step_num``.
 
     Args:
         lr: the peak, at ``t = W``, > 0.
