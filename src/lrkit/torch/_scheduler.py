@@ -395,6 +395,8 @@ class LRScheduler(_TorchLRScheduler):
 
     def __repr__(self) -> str:
         extra = "" if self.momentum is None else f", momentum={_describe(_configs(self.momentum))}"
+        if self.hyperparams:
+            extra += f", hyperparams={_describe_hyper(self._hyper_state())}"
         return (
             f"LRScheduler({_describe(_configs(self.schedule))}{extra}, unit={self.unit!r}, "
             f"time={self._t!r})"
