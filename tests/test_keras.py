@@ -100,3 +100,50 @@ def test_config_round_trip_and_errors_in_process_need_no_fit() -> None:
         LearningRateSchedule(InverseSqrt(0.1, 100))
     held = LearningRateSchedule(InverseSqrt(0.1, 100), steps=1000)
     assert float(held(5000)) == pytest.approx(0.1 * np.sqrt(100 / 999), rel=1e-6)
+
+
+# The same schedule under XLA: the JAX backend with jit_compile=True traces __call__, so the
+# lookup must be pure keras.ops. One sample per epoch: the JAX trainer syncs the weights to
+# the callbacks at each epoch's end.
+FIT_JIT = r"""
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "jax"
+import keras, numpy as np
+from lrkit.keras import LearningRateSchedule
+from lrkit.schedules import parse
+
+model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+model.layers[0].kernel.assign(np.zeros((1, 1), dtype="float32"))
+opt = keras.optimizers.SGD(learning_rate=LearningRateSchedule(parse(sys.argv[1])))
+model.compile(optimizer=opt, loss=lambda y, p: keras.ops.mean(p), jit_compile=True)
+kernels = []
+
+class Record(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        kernels.append(float(keras.ops.convert_to_numpy(self.model.layers[0].kernel)[0, 0]))
+
+x = np.ones((1, 1), dtype="float32")
+model.fit(x, x, batch_size=1, epochs=int(sys.argv[2]), verbose=0, callbacks=[Record()])
+print(json.dumps({"backend": keras.backend.backend(), "kernels": kernels}))
+"""
+
+
+def test_a_jit_compiled_fit_on_jax_follows_the_schedule_at_every_step() -> None:
+    pytest.importorskip("jax")
+    spec = "wsd(lr=0.1, total_steps=40, warmup_steps=5, decay_steps=20, decay_shape='1-sqrt')"
+    steps = 50
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", FIT_JIT, spec, str(steps)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parent,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["backend"] == "jax"
+    expected = [ref.wsd(0.1, 40, 5, 20, 0.0, 0.0, "linear", "1-sqrt")(k) for k in range(steps)]
+    moves = -np.diff(np.concatenate([[0.0], result["kernels"]]))
+    np.testing.assert_allclose(moves, expected, rtol=1e-5, atol=1e-6)
