@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +20,13 @@ from torch.optim.lr_scheduler import LRScheduler as _TorchLRScheduler
 
 from .._config import _config_to_spec, fingerprint
 from ..schedules import Schedule
+from ._hyperparams import (
+    describe_hyper,
+    hyperparams_arg,
+    parse_key,
+    per_group_or_none,
+    set_key,
+)
 
 __all__ = ["LRScheduler"]
 
@@ -194,7 +200,7 @@ class LRScheduler(_TorchLRScheduler):
             if self.momentum is None
             else _tracks(_per_group(self.momentum, len(groups)), "momentum")
         )
-        self.hyperparams: dict[str, Schedule | tuple[Schedule | None, ...]] = _hyperparams_arg(
+        self.hyperparams: dict[str, Schedule | tuple[Schedule | None, ...]] = hyperparams_arg(
             hyperparams, optimizer, self._momentum_keys
         )
         self._hyper_tracks = {
@@ -299,10 +305,10 @@ class LRScheduler(_TorchLRScheduler):
             ):
                 _set_value(group, key, track.at(t))
         for key, tracks in self._hyper_tracks.items():
-            name, index = _parse_key(key)
+            name, index = parse_key(key)
             for group, hyper in zip(groups, tracks, strict=True):
                 if hyper is not None:
-                    _set_key(group, name, index, hyper.at(self._t))
+                    set_key(group, name, index, hyper.at(self._t))
         self._last_lr = lrs  # type: ignore[assignment]
 
     def _initial_ratios(self) -> list[float]:
@@ -337,7 +343,7 @@ class LRScheduler(_TorchLRScheduler):
         """Per key: the fingerprint and config of each group's schedule (None: left alone)."""
         out = {}
         for key, value in self.hyperparams.items():
-            items = _per_group_or_none(value, len(self.optimizer.param_groups))
+            items = per_group_or_none(value, len(self.optimizer.param_groups))
             out[key] = {
                 "fingerprints": [None if s is None else fingerprint(s) for s in items],
                 "configs": [None if s is None else s.to_config() for s in items],
@@ -375,8 +381,8 @@ class LRScheduler(_TorchLRScheduler):
             k: v["fingerprints"] for k, v in mine_hyper.items()
         }:
             raise ValueError(
-                f"the state was saved with hyperparams {_describe_hyper(saved_hyper)} but this "
-                f"scheduler has {_describe_hyper(mine_hyper)}; resume with the schedules it was "
+                f"the state was saved with hyperparams {describe_hyper(saved_hyper)} but this "
+                f"scheduler has {describe_hyper(mine_hyper)}; resume with the schedules it was "
                 "saved with"
             )
         if state["unit"] != self.unit:
@@ -396,7 +402,7 @@ class LRScheduler(_TorchLRScheduler):
     def __repr__(self) -> str:
         extra = "" if self.momentum is None else f", momentum={_describe(_configs(self.momentum))}"
         if self.hyperparams:
-            extra += f", hyperparams={_describe_hyper(self._hyper_state())}"
+            extra += f", hyperparams={describe_hyper(self._hyper_state())}"
         return (
             f"LRScheduler({_describe(_configs(self.schedule))}{extra}, unit={self.unit!r}, "
             f"time={self._t!r})"
@@ -481,101 +487,16 @@ def _set_value(group: dict[str, Any], key: str, value: float) -> None:
         group[key] = value
 
 
-_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
-
-
-def _parse_key(key: str) -> tuple[str, int | None]:
-    """``"betas[1]"`` -> ``("betas", 1)``; ``"weight_decay"`` -> ``("weight_decay", None)``."""
-    match = _KEY.match(key) if isinstance(key, str) else None
-    if match is None:
-        raise ValueError(
-            f"hyperparams keys must be param-group keys such as 'weight_decay' or 'betas[1]', "
-            f"got {key!r}"
-        )
-    return match.group(1), None if match.group(2) is None else int(match.group(2))
-
-
-def _is_number(value: Any) -> bool:
-    if isinstance(value, torch.Tensor):
-        return value.numel() == 1 and value.is_floating_point()
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _hyperparams_arg(
-    hyperparams: Any, optimizer: Optimizer, momentum_keys: list[str]
-) -> dict[str, Schedule | tuple[Schedule | None, ...]]:
-    """Check ``hyperparams=`` against the param groups: each scheduled key exists, a number."""
-    if hyperparams is None:
-        return {}
-    if not isinstance(hyperparams, Mapping):
-        raise TypeError(f"hyperparams must be a dict of key -> schedule, got {hyperparams!r}")
-    groups = optimizer.param_groups
-    taken = {"betas[0]" if k == "betas" else k for k in momentum_keys}
-    out: dict[str, Schedule | tuple[Schedule | None, ...]] = {}
-    for key, value in hyperparams.items():
-        name, index = _parse_key(key)
-        if name == "lr":
-            raise ValueError("hyperparams must not hold 'lr': the schedule argument sets it")
-        if key in taken:
-            raise ValueError(f"hyperparams[{key!r}] is already written by momentum=")
-        if isinstance(value, Schedule):
-            checked: Schedule | tuple[Schedule | None, ...] = value
-        elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-            items = tuple(value)
-            if len(items) != len(groups):
-                raise ValueError(
-                    f"hyperparams[{key!r}] has {len(items)} entries but the optimizer has "
-                    f"{len(groups)} param groups"
-                )
-            for i, item in enumerate(items):
-                if item is not None and not isinstance(item, Schedule):
-                    raise TypeError(f"hyperparams[{key!r}][{i}] must be a Schedule or None")
-            checked = items
-        else:
-            raise TypeError(
-                f"hyperparams[{key!r}] must be a Schedule or a list with one per param group, "
-                f"got {value!r}"
-            )
-        for i, (group, s) in enumerate(
-            zip(groups, _per_group_or_none(checked, len(groups)), strict=True)
-        ):
-            if s is None:
-                continue
-            where = f"param group {i} of {type(optimizer).__name__}"
-            if name not in group:
-                keys = sorted(k for k in group if k != "params")
-                raise ValueError(
-                    f"{where} has no key {name!r} (hyperparams[{key!r}]); its keys: {keys}"
-                )
-            current = group[name]
-            if index is not None:
-                if not isinstance(current, (tuple, list)) or index >= len(current):
-                    raise ValueError(
-                        f"{where} has {name}={current!r}, which has no element [{index}]"
-                    )
-                current = current[index]
-            if not _is_number(current):
-                raise ValueError(f"{where} has {key}={current!r}, not a number a schedule can set")
-        out[key] = checked
-    return out
-
-
-def _per_group_or_none(
-    value: Schedule | tuple[Schedule | None, ...], n: int
-) -> list[Schedule | None]:
-    return [value] * n if isinstance(value, Schedule) else list(value)
-
-
 def _hyper_tracks(
     value: Schedule | tuple[Schedule | None, ...], n: int, key: str
 ) -> list[_Track | None]:
     """One track per group (None where left alone); a shared schedule is evaluated once."""
-    name, index = _parse_key(key)
+    name, index = parse_key(key)
     kind = key if (index is not None and name == "betas") or name.startswith("beta") else "lr"
     kind = "momentum" if name == "momentum" else kind
     shared: dict[int, _Track] = {}
     out: list[_Track | None] = []
-    for s in _per_group_or_none(value, n):
+    for s in per_group_or_none(value, n):
         if s is None:
             out.append(None)
             continue
@@ -583,35 +504,6 @@ def _hyper_tracks(
             shared[id(s)] = _Track(s, kind)
         out.append(shared[id(s)])
     return out
-
-
-def _set_key(group: dict[str, Any], name: str, index: int | None, value: float) -> None:
-    """Write ``value`` into ``group[name]`` (or its element ``index``), in place for tensors."""
-    if index is None:
-        if isinstance(group[name], torch.Tensor):
-            group[name].fill_(value)
-        else:
-            group[name] = value
-        return
-    items = group[name]
-    if isinstance(items[index], torch.Tensor):
-        items[index].fill_(value)
-    else:
-        new = list(items)
-        new[index] = value
-        group[name] = type(items)(new) if isinstance(items, tuple) else new
-
-
-def _describe_hyper(state: dict[str, Any]) -> str:
-    if not state:
-        return "none"
-    parts = []
-    for key, entry in state.items():
-        specs = ["-" if c is None else _config_to_spec(c) for c in entry["configs"]]
-        parts.append(
-            f"{key}: " + (specs[0] if len(set(specs)) == 1 else "[" + ", ".join(specs) + "]")
-        )
-    return "{" + "; ".join(parts) + "}"
 
 
 def _check_time(t: Any, name: str) -> int | float:
