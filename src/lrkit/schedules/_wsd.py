@@ -217,6 +217,12 @@ class Cooldown(Schedule):
     Raises:
         ValueError: a bad value (named), or ``end_lr > schedule(start)``.
         TypeError: ``schedule`` is not a Schedule, or a non-number.
+
+    Example:
+        >>> from lrkit.schedules import Constant
+        >>> s = Cooldown(Constant(1.0), start=100, length=100, shape="square")
+        >>> s(99), s(150), s(200)
+        (1.0, 0.75, 0.0)
     """
 
     config_name = "cooldown"
