@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
-import pytest
-
-pytest.importorskip("keras")
 
 import reference as ref
+from _isolated import require, run
 
 # The fit runs in a child process, so the backend is chosen before keras is imported there and
 # this process is left as it was.
@@ -43,7 +35,27 @@ x = np.ones((int(sys.argv[2]), 1), dtype="float32")
 model.fit(x, x, batch_size=1, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
 config = keras.optimizers.schedules.serialize(schedule)
 again = keras.optimizers.schedules.deserialize(json.loads(json.dumps(config)))
+import doctest
+import lrkit.keras
+
+def value(s, step):
+    return float(keras.ops.convert_to_numpy(s(step)))
+
+from lrkit.schedules import InverseSqrt, WarmupStableDecay
+try:
+    LearningRateSchedule(InverseSqrt(0.1, 100))
+    never_ending = "accepted"
+except ValueError as exc:
+    never_ending = str(exc)
 print(json.dumps({
+    "exports": lrkit.keras.__all__,
+    "doctest": doctest.testmod(lrkit.keras).failed,
+    "never_ending": never_ending,
+    "held": value(LearningRateSchedule(InverseSqrt(0.1, 100), steps=1000), 5000),
+    "end": value(LearningRateSchedule(WarmupStableDecay(0.1, 100, decay_steps=10)), 10**6),
+    "from_config": LearningRateSchedule.from_config(
+        json.loads(json.dumps(schedule.get_config()))
+    ).schedule == schedule.schedule,
     "backend": keras.backend.backend(),
     "lrs": lrs,
     "kernels": kernels,
@@ -57,22 +69,12 @@ SPEC = "wsd(lr=0.1, total_steps=120, warmup_steps=20, decay_steps=40, decay_shap
 
 
 def test_a_keras_fit_on_torch_follows_the_schedule_at_every_step() -> None:
+    require("keras")
     steps = 150
-    env = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run(
-        [sys.executable, "-c", FIT, SPEC, str(steps)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=Path(__file__).parent,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run(FIT, SPEC, str(steps), backend="torch")
     assert result["backend"] == "torch" and result["iterations"] == steps
-    expected = np.array(
-        [ref.wsd(0.1, 120, 20, 40, 0.0, 0.0, "linear", "1-sqrt")(k) for k in range(steps)]
-    )
+    wsd = ref.wsd(0.1, 120, 20, 40, 0.0, 0.0, "linear", "1-sqrt")
+    expected = np.array([wsd(k) for k in range(steps)])
     # the rate Keras reports before each update is the schedule at that step, to float32
     np.testing.assert_array_equal(
         np.array(result["lrs"], dtype=np.float32), expected.astype(np.float32)
@@ -80,26 +82,11 @@ def test_a_keras_fit_on_torch_follows_the_schedule_at_every_step() -> None:
     # and it is the rate the update used: the kernel moved by -lr at every step
     moves = -np.diff(np.concatenate([[0.0], result["kernels"]]))
     np.testing.assert_allclose(moves, expected, rtol=1e-5, atol=3e-6)  # float32 kernel near 10
-    assert result["round_trip"]
-
-
-def test_config_round_trip_and_errors_in_process_need_no_fit() -> None:
-    keras = pytest.importorskip("keras")
-    if keras.backend.backend() != "torch":  # pragma: no cover - a caller chose another backend
-        pytest.skip("the in-process check runs on the torch backend")
-    from lrkit.keras import LearningRateSchedule
-    from lrkit.schedules import InverseSqrt, WarmupStableDecay, parse
-
-    s = LearningRateSchedule(SPEC)
-    assert LearningRateSchedule.from_config(
-        json.loads(json.dumps(s.get_config()))
-    ).schedule == parse(SPEC)
-    wsd = WarmupStableDecay(0.1, 100, decay_steps=10)
-    assert float(LearningRateSchedule(wsd)(10**6)) == 0.0  # the end is held
-    with pytest.raises(ValueError, match="never stops changing: give steps="):
-        LearningRateSchedule(InverseSqrt(0.1, 100))
-    held = LearningRateSchedule(InverseSqrt(0.1, 100), steps=1000)
-    assert float(held(5000)) == pytest.approx(0.1 * np.sqrt(100 / 999), rel=1e-6)
+    assert result["round_trip"] and result["from_config"]
+    assert result["exports"] == ["LearningRateSchedule"] and result["doctest"] == 0
+    assert "never stops changing: give steps=" in result["never_ending"]
+    assert result["held"] == np.float32(0.1 * np.sqrt(100 / 999))
+    assert result["end"] == 0.0
 
 
 # The same schedule under XLA: the JAX backend with jit_compile=True traces __call__, so the
@@ -129,21 +116,12 @@ print(json.dumps({"backend": keras.backend.backend(), "kernels": kernels}))
 
 
 def test_a_jit_compiled_fit_on_jax_follows_the_schedule_at_every_step() -> None:
-    pytest.importorskip("jax")
+    require("keras", "jax")
     spec = "wsd(lr=0.1, total_steps=40, warmup_steps=5, decay_steps=20, decay_shape='1-sqrt')"
     steps = 50
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run(
-        [sys.executable, "-c", FIT_JIT, spec, str(steps)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=Path(__file__).parent,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = run(FIT_JIT, spec, str(steps), backend="jax")
     assert result["backend"] == "jax"
-    expected = [ref.wsd(0.1, 40, 5, 20, 0.0, 0.0, "linear", "1-sqrt")(k) for k in range(steps)]
+    wsd = ref.wsd(0.1, 40, 5, 20, 0.0, 0.0, "linear", "1-sqrt")
+    expected = [wsd(k) for k in range(steps)]
     moves = -np.diff(np.concatenate([[0.0], result["kernels"]]))
     np.testing.assert_allclose(moves, expected, rtol=1e-5, atol=1e-6)

@@ -67,15 +67,3 @@ def test_every_exported_schedule_has_a_registered_spec_name():
     assert len(classes) == 21
     assert len(set(names)) == len(names)
     assert set(names) <= set(registered_names())
-
-
-def test_keras_and_jax_adapters_export_one_name_each():
-    import pytest
-
-    pytest.importorskip("keras")
-    pytest.importorskip("optax")
-    import lrkit.jax
-    import lrkit.keras
-
-    assert lrkit.keras.__all__ == ["LearningRateSchedule"]
-    assert lrkit.jax.__all__ == ["as_optax"]
