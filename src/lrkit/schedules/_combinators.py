@@ -364,6 +364,9 @@ class Shift(Schedule):
         # value at the largest float.
         return evaluate(self.schedule, np.minimum(shifted, np.finfo(np.float64).max))
 
+    def _sup(self) -> float:
+        return self.schedule._sup()
+
 
 def check_momentum(name: str, value: Any) -> float:
     """A momentum (or Adam beta1) in ``[0, 1)``."""

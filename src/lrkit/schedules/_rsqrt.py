@@ -75,3 +75,6 @@ class InverseSqrt(Schedule):
             m = t < w
             out[m] = self.lr * (t[m] / w)
         return out
+
+    def _sup(self) -> float:
+        return self.lr

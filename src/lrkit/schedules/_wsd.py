@@ -194,6 +194,9 @@ class WarmupStableDecay(Schedule):
         out[t >= self.total_steps] = self.end_lr
         return out
 
+    def _sup(self) -> float:
+        return self.lr
+
 
 @dataclass(frozen=True)
 class Cooldown(Schedule):
@@ -261,6 +264,9 @@ class Cooldown(Schedule):
             peak = self.schedule(self.start)
             out[m] = decay(self.shape, peak, self.end_lr, (t[m] - self.start) / self.length)
         return out
+
+    def _sup(self) -> float:
+        return self.schedule._sup()
 
 
 def cooldown(
