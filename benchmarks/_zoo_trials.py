@@ -68,7 +68,10 @@ def _tensors(task: Any) -> dict[str, Any]:
     import torch
 
     d = task.data()
-    return {k: torch.from_numpy(getattr(d, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+    return {
+        k: torch.from_numpy(getattr(d, k))
+        for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+    }
 
 
 def train_score(task: Any, optimizer: str, schedule: str, lr: float, seed: int) -> float:
@@ -165,7 +168,7 @@ class Sweep:
 
 
 def _torch_lr_finder(task: Any, optimizer: str, seed: int) -> float | None:
-    """torch-lr-finder 0.2.2 as its README uses it: ``range_test`` then ``plot(suggest_lr=True)``."""
+    """torch-lr-finder 0.2.2 as its README uses it: ``range_test``, ``plot(suggest_lr=True)``."""
     import matplotlib
 
     matplotlib.use("Agg")

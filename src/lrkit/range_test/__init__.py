@@ -18,23 +18,32 @@ from __future__ import annotations
 
 from ._fit import local_fit, running_median
 from ._plot import plot_range_test
-from ._result import METHODS, NoSuggestionError, RangeTestResult, analyze
+from ._race import SCHEDULES, Race, Rung, race, race_candidates, schedule_shape
+from ._result import METHODS, NoSuggestionError, RangeTestResult, analyze, peak_lr
 from ._stop import StopRule, StopState
-from ._suggest import fastai_curve, minimum, steepest, valley
+from ._suggest import fastai_curve, lightning, minimum, steepest, valley
 from ._sweep import sweep_lrs
 
 __all__ = [
     "METHODS",
+    "SCHEDULES",
     "NoSuggestionError",
+    "Race",
     "RangeTestResult",
+    "Rung",
     "StopRule",
     "StopState",
     "analyze",
     "fastai_curve",
+    "lightning",
     "local_fit",
     "minimum",
+    "peak_lr",
     "plot_range_test",
+    "race",
+    "race_candidates",
     "running_median",
+    "schedule_shape",
     "steepest",
     "sweep_lrs",
     "valley",

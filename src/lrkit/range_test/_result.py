@@ -9,13 +9,22 @@ from typing import Any
 
 import numpy as np
 
+from ._race import Race
 from ._stop import StopRule
-from ._suggest import lrkit_rule, minimum, steepest, valley
+from ._suggest import lightning, lrkit_rule, minimum, steepest, valley
 from ._sweep import check_positive_float
 
-__all__ = ["METHODS", "NoSuggestionError", "RangeTestResult", "analyze"]
+__all__ = ["METHODS", "NoSuggestionError", "RangeTestResult", "analyze", "peak_lr"]
 
-METHODS = ("lrkit", "steepest", "valley", "minimum")
+METHODS = ("lrkit", "steepest", "valley", "minimum", "lightning")
+
+# The schedules ``suggest(for_schedule=...)`` answers for: a constant LR, or the peak of
+# a decaying one. PEAK_SHIFT (decades above the constant-LR suggestion) and PEAK_MARGIN
+# (decades the peak stays below the edge) come from the finder zoo's two grids (a
+# constant-LR grid and a cosine grid per case); see docs/range_test.md.
+SCHEDULES = ("constant", "cosine", "linear", "onecycle", "wsd")
+PEAK_SHIFT = 0.5
+PEAK_MARGIN = 0.3
 
 
 class NoSuggestionError(ValueError):
@@ -55,6 +64,9 @@ class RangeTestResult:
         bandwidth: the fit's kernel width, in decades.
         safety: how many decades below the edge (where the loss starts to rise) the
             suggestion stays at least.
+        edge: the LR where the fitted loss starts to rise (training becomes unstable),
+            or ``None`` when it never does within the sweep.
+        race: the validated mode's race (``validate=True``), or ``None``.
 
     Example:
         >>> lrs = np.logspace(-6, 0, 61)
@@ -83,6 +95,8 @@ class RangeTestResult:
     smoothing: float = 0.9
     bandwidth: float = 0.25
     safety: float = 0.7
+    edge: float | None = None
+    race: Race | None = None
 
     def __post_init__(self) -> None:
         for name in ("lrs", "losses", "smoothed"):
@@ -96,6 +110,10 @@ class RangeTestResult:
             object.__setattr__(self, "interval", (float(self.interval[0]), float(self.interval[1])))
         if self.suggestion is not None:
             object.__setattr__(self, "suggestion", float(self.suggestion))
+        if self.edge is not None:
+            object.__setattr__(self, "edge", float(self.edge))
+        if self.race is not None and not isinstance(self.race, Race):
+            raise TypeError(f"race must be a Race or None, got {self.race!r}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RangeTestResult):
@@ -104,29 +122,67 @@ class RangeTestResult:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def suggest(self, method: str = "lrkit") -> float:
-        """The LR suggested by ``method`` on this sweep.
+    def suggest(self, method: str = "lrkit", *, for_schedule: str = "constant") -> float:
+        """The LR suggested by ``method`` on this sweep, for a schedule.
 
         ``"lrkit"``: :attr:`suggestion` (see :func:`analyze`); ``"steepest"``:
         torch-lr-finder's steepest point of its EMA curve; ``"valley"``: fastai's
-        default rule; ``"minimum"``: fastai's LR at the smoothed minimum / 10. The peer
-        rules read the recorded sweep exactly as the peer would (their smoothing,
-        stop rule and trimming), so they return a number even on a bad curve.
+        default rule; ``"minimum"``: fastai's LR at the smoothed minimum / 10;
+        ``"lightning"``: Lightning's steepest point over the raw LR. The peer rules
+        read the recorded sweep exactly as the peer would (their smoothing, stop rule
+        and trimming), so they return a number even on a bad curve; they answer one
+        LR whatever the schedule.
+
+        ``for_schedule`` (lrkit's rule only): ``"constant"`` returns the LR to train
+        with at a constant rate (:attr:`suggestion`); ``"cosine"``, ``"linear"``,
+        ``"onecycle"`` or ``"wsd"`` return the *peak* of that decaying schedule,
+
+            ``x_peak = min(x* + PEAK_SHIFT, x_edge - PEAK_MARGIN)``  (``x = log10 lr``)
+
+        ``PEAK_SHIFT = 0.5`` and ``PEAK_MARGIN = 0.3`` decades were measured on the finder
+        zoo's constant and cosine grids (docs/range_test.md gives the spread); the
+        other decaying schedules use the cosine relation (not measured separately).
+        Without an edge, ``x_peak = x* + PEAK_SHIFT``. When the validated mode raced
+        the same schedule, its winner is returned instead.
 
         Raises:
-            ValueError: an unknown ``method``, or a peer rule with too few points.
+            ValueError: an unknown ``method`` or ``for_schedule``, a schedule with a peer
+                rule, or a peer rule with too few points.
             NoSuggestionError: ``"lrkit"`` on an unreliable curve (says why).
+
+        Example:
+            >>> lrs = np.logspace(-6, 0, 61)
+            >>> x = np.log10(lrs)
+            >>> r = analyze(lrs, 2.0 - np.tanh(x + 3.0) + np.exp(4.0 * (x + 0.5)))
+            >>> peak = r.suggest(for_schedule="cosine")
+            >>> round(float(np.log10(peak / r.suggestion)), 2)  # PEAK_SHIFT above
+            0.5
         """
+        if for_schedule not in SCHEDULES:
+            raise ValueError(
+                f"for_schedule must be one of {', '.join(map(repr, SCHEDULES))}; "
+                f"got {for_schedule!r}"
+            )
         if method == "lrkit":
             if self.suggestion is None:
                 raise NoSuggestionError(f"no reliable suggestion: {self.reason}")
-            return self.suggestion
+            if self.race is not None and self.race.schedule == for_schedule:
+                return self.race.winner
+            if for_schedule == "constant":
+                return self.suggestion
+            return peak_lr(self.suggestion, self.edge)
+        if for_schedule != "constant":
+            raise ValueError(
+                f"for_schedule={for_schedule!r} applies to lrkit's rule only, not {method!r}"
+            )
         if method == "steepest":
             return steepest(self.lrs, self.losses)
         if method == "valley":
             return valley(self.lrs, self.losses, self.num_steps)
         if method == "minimum":
             return minimum(self.lrs, self.losses, self.num_steps)
+        if method == "lightning":
+            return lightning(self.lrs, self.losses)
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
 
     def cyclic_bounds(self, ratio: float = 4.0) -> tuple[float, float]:
@@ -170,6 +226,8 @@ class RangeTestResult:
                 value = [v if math.isfinite(v) else str(v) for v in value.tolist()]
             elif isinstance(value, tuple):
                 value = list(value)
+            elif isinstance(value, Race):
+                value = value.to_dict()
             out[f.name] = value
         return out
 
@@ -192,6 +250,8 @@ class RangeTestResult:
             kwargs[name] = [float(v) for v in data[name]]
         if data["interval"] is not None:
             kwargs["interval"] = tuple(data["interval"])
+        if data["race"] is not None:
+            kwargs["race"] = Race.from_dict(data["race"])
         return cls(**kwargs)
 
 
@@ -314,4 +374,29 @@ def analyze(
         smoothing=rule.smoothing,
         bandwidth=h,
         safety=safety_f,
+        edge=None if found.edge is None else 10.0**found.edge,
     )
+
+
+def peak_lr(
+    suggestion: float,
+    edge: float | None,
+    *,
+    shift: float = PEAK_SHIFT,
+    margin: float = PEAK_MARGIN,
+) -> float:
+    """The peak of a decaying schedule from the constant-LR ``suggestion`` and the ``edge``.
+
+    ``10 ** min(log10(suggestion) + shift, log10(edge) - margin)``, never below the
+    suggestion (without an edge, ``suggestion * 10 ** shift``). A decaying schedule
+    spends most of its steps below its peak, so its best peak sits above the best
+    constant LR; the edge (where the sweep's loss starts to rise) caps it.
+
+    Example:
+        >>> f"{peak_lr(1e-3, 1.0):.2g}", f"{peak_lr(1e-3, 5e-3):.2g}", f"{peak_lr(1e-3, None):.2g}"
+        ('0.0032', '0.0025', '0.0032')
+    """
+    x = math.log10(suggestion) + shift
+    if edge is not None:
+        x = min(x, math.log10(edge) - margin)
+    return float(10.0 ** max(x, math.log10(suggestion)))

@@ -19,6 +19,7 @@ __all__ = [
     "Analysis",
     "descent_weight",
     "fastai_curve",
+    "lightning",
     "lrkit_rule",
     "minimum",
     "steepest",
@@ -119,6 +120,44 @@ def minimum(lrs: np.ndarray, losses: np.ndarray, num_steps: int) -> float:
     return float(x[int(np.argmin(s))]) / 10.0
 
 
+def lightning(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """Lightning's suggestion (``Trainer`` tuner ``lr_find(...).suggestion()``, Lightning 2.x).
+
+    As in ``lightning.pytorch.tuner.lr_finder``: at step ``i`` (from 0) Lightning's
+    ``global_step`` is already ``i + 1``, so ``a_i = 0.98 a_{i-1} + 0.02 loss_i`` is
+    bias-corrected by ``1 - 0.98**(i + 2)`` (one step off); the best smoothed loss is
+    reset at ``global_step == 1``; the run stops after the first smoothed loss above
+    4x the best (from ``global_step > 1``). ``suggestion(skip_begin=10, skip_end=1)``
+    drops the first 10 and the last recorded points and returns the LR at the
+    ``argmin`` of ``torch.gradient(losses, spacing=lrs)``: the gradient over the raw
+    LR, not its log. After a non-finite loss Lightning keeps recording NaN (which its
+    suggestion filters out), so then no finite point is dropped at the end.
+
+    Raises:
+        ValueError: fewer than 2 points left.
+    """
+    lrs, losses = np.asarray(lrs, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+    f_lrs, f_losses = _finite_prefix(lrs, losses)
+    smooth: list[float] = []
+    avg, best = 0.0, 0.0
+    for i, loss in enumerate(f_losses):
+        step = i + 1
+        avg = 0.98 * avg + 0.02 * float(loss)
+        value = avg / (1.0 - 0.98 ** (step + 1))
+        stop = step > 1 and value > 4.0 * best
+        if value < best or step == 1:
+            best = value
+        smooth.append(value)
+        if stop:
+            break
+    diverged = len(f_losses) < len(losses) and len(smooth) == len(f_losses)
+    end = len(smooth) if diverged else len(smooth) - 1
+    s_arr, x_arr = np.asarray(smooth[10:end]), f_lrs[10:end]
+    if len(s_arr) < 2:
+        raise ValueError(f"lightning needs at least 2 points after trimming, got {len(s_arr)}")
+    return float(x_arr[int(np.argmin(np.gradient(s_arr, x_arr)))])
+
+
 @dataclass(frozen=True)
 class Analysis:
     """What :func:`lrkit_rule` finds on a curve (log10 LRs; ``None`` when unreliable)."""
@@ -129,6 +168,7 @@ class Analysis:
     interval: tuple[float, float] | None
     reliable: bool
     reason: str
+    edge: float | None = None  # x_edge: where the fitted loss starts to rise
 
 
 # Where the suggestion sits, in decades (chosen on the twelve tuning cases of
@@ -162,7 +202,14 @@ def descent_weight(drop: float, tau: float, scale: float) -> float:
 
 
 def lrkit_rule(
-    x: np.ndarray, y: np.ndarray, *, bandwidth: float, safety: float, min_points: int
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    bandwidth: float,
+    safety: float,
+    min_points: int,
+    shift: float = SHIFT,
+    edge_margin: float = EDGE_MARGIN,
 ) -> Analysis:
     """lrkit's default rule on ``x = log10(lr)`` and finite (clipped) losses ``y``.
 
@@ -187,6 +234,9 @@ def lrkit_rule(
        clear descent (``w = 1``) gives an answer. Without a clear descent the interval
        is ``[x* - 0.5, x_edge - safety]``.
 
+    ``shift`` and ``edge_margin`` are the rule's other constants (0.15 and 1.2 decades;
+    the quality benchmark cross-validates them).
+
     Unreliable (no suggestion): fewer than ``min_points`` points, no clear descent and
     no edge (a flat curve), a loss that rises from the start, a clear descent that runs
     into ``start_lr`` or is still steep at ``end_lr``.
@@ -205,8 +255,10 @@ def lrkit_rule(
         )
     fit, slope, noise = local_fit(x, y, bandwidth)
 
+    edge: list[float | None] = [None]
+
     def unreliable(reason: str) -> Analysis:
-        return Analysis(fit, slope, None, None, False, reason)
+        return Analysis(fit, slope, None, None, False, reason, edge[0])
 
     spacing = float(np.median(np.diff(x)))
     n_eff = max(1.0, np.sqrt(2.0 * np.pi) * bandwidth / max(spacing, 1e-12))
@@ -216,6 +268,7 @@ def lrkit_rule(
     rising = first + np.flatnonzero(fit[first:] - np.minimum.accumulate(fit[first:]) > tau)
     i_edge = int(rising[0]) if rising.size else n - 1
     x_edge = float(x[i_edge]) if rising.size else math.inf
+    edge[0] = x_edge if rising.size else None
     i_min = int(np.argmin(fit[: i_edge + 1]))
     drop = float(np.max(fit[: i_min + 1]) - fit[i_min])
     scale = float(np.max(np.abs(fit[: i_min + 1])))
@@ -233,7 +286,7 @@ def lrkit_rule(
                 f"flat curve: the fitted loss changed by less than {tau:.3g} (the noise "
                 "level); widen the LR range, raise num_steps, or check that the model learns"
             )
-        suggestion = x_edge - EDGE_MARGIN
+        suggestion = x_edge - edge_margin
         if suggestion < x[0]:
             return unreliable(
                 "the loss never fell: it rose from near start_lr; lower start_lr, or check "
@@ -246,25 +299,26 @@ def lrkit_rule(
             suggestion,
             interval,
             True,
-            f"no clear descent within the sweep: {EDGE_MARGIN:g} decades below where the "
+            f"no clear descent within the sweep: {edge_margin:g} decades below where the "
             "loss starts to rise",
+            x_edge,
         )
     lo, hi, centre = descent
-    suggestion = min(centre + SHIFT, x_edge - safety, float(x[i_min]))
-    how = f"the centre of the steepest descent, shifted up by {SHIFT:g} decades"
-    if suggestion < centre + SHIFT:
+    suggestion = min(centre + shift, x_edge - safety, float(x[i_min]))
+    how = f"the centre of the steepest descent, shifted up by {shift:g} decades"
+    if suggestion < centre + shift:
         how = f"{safety:g} decades below where the loss starts to rise"
         if suggestion == float(x[i_min]):
             how = "the loss minimum (the descent ends close to the edge)"
     if weight < 1.0:
-        suggestion = weight * suggestion + (1.0 - weight) * (x_edge - EDGE_MARGIN)
+        suggestion = weight * suggestion + (1.0 - weight) * (x_edge - edge_margin)
         how = (
             f"a weak descent (weight {weight:.2f}): the descent's answer ({how}) "
-            f"blended with the edge's ({EDGE_MARGIN:g} decades below where the loss "
+            f"blended with the edge's ({edge_margin:g} decades below where the loss "
             "starts to rise)"
         )
     interval = (min(float(x[lo]), suggestion), max(float(x[hi]), suggestion))
-    return Analysis(fit, slope, suggestion, interval, True, how)
+    return Analysis(fit, slope, suggestion, interval, True, how, edge[0])
 
 
 def _steepest_descent(

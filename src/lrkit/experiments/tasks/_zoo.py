@@ -35,6 +35,7 @@ The classification tasks are also registered as lab tasks named ``zoo-<name>`` (
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -113,7 +114,7 @@ class ZooTask:
         return 100.0 * float((outputs.argmax(-1) == targets).double().mean())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_data(data_fn: Callable[[], ZooData]) -> ZooData:
     return data_fn()
 
@@ -222,7 +223,7 @@ def _mlp(sizes: tuple[int, ...], act: str) -> torch.nn.Module:
     from torch import nn
 
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU() if act == "relu" else nn.Tanh())
@@ -341,10 +342,18 @@ ZOO: tuple[ZooTask, ...] = (
     _task("spirals-relu", "spirals", "MLP ReLU", _spirals, _spirals_model, 32, 8),
     _task("spirals-relu-b256", "spirals", "MLP ReLU, batch 256", _spirals, _spirals_model, 256, 40),
     _task("digits-tanh", "digits-tanh", "MLP tanh", _digits, _digits_model, 32, 8),
-    _task("digits-tanh-b128", "digits-tanh", "MLP tanh, batch 128", _digits, _digits_model, 128, 30),
+    _task(
+        "digits-tanh-b128", "digits-tanh", "MLP tanh, batch 128", _digits, _digits_model, 128, 30
+    ),
     _task("digits-cnn", "digits-cnn", "2-D CNN", _digits, _digits_cnn, 32, 8),
     _task(
-        "mnist1d-cnn", "mnist1d-cnn", "1-D CNN", _mnist1d, functools.partial(_mnist1d_cnn, False), 64, 6
+        "mnist1d-cnn",
+        "mnist1d-cnn",
+        "1-D CNN",
+        _mnist1d,
+        functools.partial(_mnist1d_cnn, False),
+        64,
+        6,
     ),
     _task(
         "mnist1d-bn",
@@ -415,7 +424,9 @@ def _as_lab_task(zoo: ZooTask) -> Callable[..., Any]:
         train = torch.utils.data.TensorDataset(
             torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
         )
-        test = torch.utils.data.TensorDataset(torch.from_numpy(d.x_test), torch.from_numpy(d.y_test))
+        test = torch.utils.data.TensorDataset(
+            torch.from_numpy(d.x_test), torch.from_numpy(d.y_test)
+        )
         return Task(
             name=f"zoo-{zoo.name}",
             model_fn=zoo.model_fn,
