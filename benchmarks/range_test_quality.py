@@ -1,572 +1,572 @@
-"""How close do LR finders land to a grid search's best LR, and what does it cost?
+"""How close do LR finders land to a grid search's best LR, on problems they were not tuned on?
 
-For each case (task x optimizer) this script
+The finder zoo (``lrkit.experiments.tasks._zoo``: 12 tasks, MLPs ReLU/tanh, 1-D and
+2-D CNNs with and without BatchNorm, GRU, LSTM, a Transformer, a regression, tables,
+two problems at two batch sizes) x {SGD with momentum 0.9, Adam} = 24 cases. For each:
 
-1. runs a grid search: a full short training run (the same budget for every run) at
-   each of 13 log-spaced constant LRs (1/3 decade apart), for 3 seeds (``--seeds``); the
-   grid-best LR is the one with the best mean final test accuracy;
-2. runs each finder's range test on a fresh model for 5 seeds (1e-7 to 10, 100 steps,
-   the training batch size) and takes the geometric median of its 5 suggestions;
-3. trains that median suggestion with the same budget and seeds as the grid.
+1. two grid searches, 13 LRs a third of a decade apart x 3 training seeds, each run
+   with the task's full budget: one at a constant LR, one with cosine decay to 0 from
+   the LR (the schedule users train with); the grid-best LR maximises the mean test
+   metric (accuracy, or 100 R^2 for the regression: "points" in both);
+2. 5 range tests per case (fresh model and batch order per seed; 1e-7 to 10, 100
+   steps) read by lrkit's rule, fastai's valley, Lightning's rule, and torch-lr-finder
+   0.2.2 itself (its own run, ``plot(suggest_lr=True)``);
+3. lrkit's validated mode (``validate=True``) for 3 seeds, racing 5 candidates with
+   short runs of each grid's schedule (first rung 12% of the budget, eta 3).
 
-Finders: lrkit's default (``lrkit.torch.range_test``); torch-lr-finder 0.2.2 itself
-(``LRFinder.range_test`` then ``plot(suggest_lr=True)``: its steepest-gradient rule);
-fastai's ``valley`` rule. fastai cannot be installed next to this torch (its
-torchvision does not load), so its published rule is reimplemented in
-``lrkit.range_test.valley``/``fastai_curve`` (bias-corrected EMA 0.98, stop at 4x the
-best smoothed loss, trim ``num_it // 10`` and 5 points, longest valley) and read from
-the same sweep as lrkit's (fastai's LR at step ``i`` is ``start * q**(i / num_it)``
-instead of ``q**(i / (num_it - 1))``: a 1% difference in spacing).
+The regret of a suggested LR is the grid-best mean minus the suggestion's, read off the
+grid's per-seed curves by linear interpolation in log10(LR) (clamped at the grid's
+ends), paired by training seed (± its standard error); each range test's own
+suggestion is scored, and the case's regret is their mean (one range test is what a
+user runs). Interpolation lets cross-validation score any constant without training.
 
-Cases: 12 *tuning* cases (6 tasks x SGD with momentum 0.9 / Adam), the only ones looked
-at while choosing the constants of lrkit's rule, and 4 *held-out* cases (the
-``tabular`` task, added for this, and ``spirals`` at 4x its batch size), reported
-separately as an out-of-sample check.
+Leave-one-family-out cross-validation: lrkit's constants (shift, edge margin, safety
+for the constant-LR answer; peak shift and peak margin for the cosine peak) are chosen
+to minimise the mean regret on every family but one and scored on that one (the two
+batch sizes of one problem are one family). In-sample: chosen and scored on all.
 
-Reported per case: suggested LR, distance to the grid-best LR in decades, accuracy
-regret vs the grid best (points, ± its standard error over the paired training seeds),
-cost (range-test steps / grid-search steps) and the seed-to-seed spread of each
-finder's suggestion (standard deviation of log10 over 5 seeds). The targets are checked
-on all cases, on the held-out ones and on the tuning ones. Writes its section of
-docs/benchmarks.md and docs/img/range_test_quality.png (about 7 minutes on 2 CPUs).
-
-Usage: python benchmarks/range_test_quality.py [--quick] [--seeds N]
-       [--cases all|tuning|held-out] [--cache FILE] [--no-write]
+Usage: python benchmarks/range_test_quality.py [--cache FILE] [--jobs N] [--tasks a,b]
+       [--no-write]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
+import itertools
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TQDM_DISABLE", "1")
-
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import DOCS, command_line, machine_line, markdown_table, write_section
-from lrkit.experiments import Strategy, get_task, train
-from lrkit.experiments._range_test_strategies import (
-    finder_strategy,
-    task_range_test,
-)
-from lrkit.range_test import analyze, valley
-from lrkit.schedules import Constant
+from _report import command_line, machine_line, markdown_table, write_section
+from _zoo_trials import GRIDS, SCHEDULES, SWEEP, Cache, Race, Sweep, Trial, run_specs
+from lrkit.experiments.tasks._zoo import ZOO, zoo_task
+from lrkit.range_test import analyze, lightning, peak_lr, valley
+from lrkit.range_test._suggest import EDGE_MARGIN, SHIFT
 
-FINDERS = ("lrkit", "torch-lr-finder", "fastai valley")
-SWEEP = {"start_lr": 1e-7, "end_lr": 10.0, "num_steps": 100}
+OPTIMIZERS = ("sgd", "adam")
+GRID_SEEDS = (0, 1, 2)
+SWEEP_SEEDS = (0, 1, 2, 3, 4)
+RACE_SEEDS = (0, 1, 2)
+RACE_FRACTION = 0.12  # first rung of the race, as a fraction of the training budget
+PEERS = ("torch-lr-finder", "fastai valley", "lightning")
+
+# Constants cross-validated (the defaults are in the first position of each).
+SHIFTS = (SHIFT, 0.0, 0.3, 0.45, 0.6)
+EDGE_MARGINS = (EDGE_MARGIN, 0.6, 0.9, 1.5)
+SAFETIES = (0.7, 0.3, 0.5, 0.9)
+PEAK_SHIFTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+PEAK_MARGINS = (0.0, 0.15, 0.3, 0.5, math.inf)
 
 
 @dataclass(frozen=True)
 class Case:
     task: str
     optimizer: str
-    batch_size: int
-    epochs: int
-    grid: tuple[float, ...]
-    held_out: bool = False
 
     @property
     def name(self) -> str:
-        name = f"{self.task} / {self.optimizer}"
-        return f"{name} (batch {self.batch_size})" if self.held_out else name
+        return f"{self.task} / {self.optimizer}"
 
     @property
-    def key(self) -> str:
-        return f"{self.task}/{self.optimizer}/b{self.batch_size}/e{self.epochs}"
+    def family(self) -> str:
+        return zoo_task(self.task).family
 
 
-def _grid(low: float, high: float) -> tuple[float, ...]:
-    """LRs 1/3 decade apart from 10**low to 10**high."""
-    n = round((high - low) * 3) + 1
-    return tuple(float(v) for v in np.logspace(low, high, n))
+def specs(cases: list[Case]) -> tuple[list[Any], list[Any]]:
+    """The independent units of work: grid trials and sweeps, then races."""
+    first: list[Any] = []
+    races: list[Any] = []
+    for c in cases:
+        steps = max(1, round(RACE_FRACTION * zoo_task(c.task).total_steps()))
+        first += [Sweep(c.task, c.optimizer, s) for s in SWEEP_SEEDS]
+        for sched in SCHEDULES:
+            first += [
+                Trial(c.task, c.optimizer, sched, lr, s)
+                for lr in GRIDS[c.optimizer]
+                for s in GRID_SEEDS
+            ]
+            races += [Race(c.task, c.optimizer, sched, s, steps) for s in RACE_SEEDS]
+    return first, races
 
 
-SGD_GRID = _grid(-3.5, 0.5)  # 13 LRs
-ADAM_GRID = _grid(-4.5, -0.5)  # 13 LRs
-
-# The constants of lrkit's rule were chosen by looking at these twelve cases.
-TUNING = [
-    Case("mnist1d-bn", "sgd", 64, 8, SGD_GRID),
-    Case("mnist1d-bn", "adam", 64, 8, ADAM_GRID),
-    Case("spirals", "sgd", 32, 5, SGD_GRID),
-    Case("spirals", "adam", 32, 5, ADAM_GRID),
-    Case("mnist1d-gru", "sgd", 64, 8, SGD_GRID),
-    Case("mnist1d-gru", "adam", 64, 8, ADAM_GRID),
-    Case("cancer", "sgd", 16, 16, SGD_GRID),
-    Case("cancer", "adam", 16, 16, ADAM_GRID),
-    Case("mnist1d", "sgd", 64, 8, SGD_GRID),
-    Case("mnist1d", "adam", 64, 8, ADAM_GRID),
-    Case("digits", "sgd", 32, 16, SGD_GRID),
-    Case("digits", "adam", 32, 16, ADAM_GRID),
-]
-# Held out: never looked at while choosing the rule (a task added for this purpose,
-# and a tuning task at 4x its batch size), run only to report the targets out of sample.
-HELD_OUT = [
-    Case("tabular", "sgd", 64, 8, SGD_GRID, held_out=True),
-    Case("tabular", "adam", 64, 8, ADAM_GRID, held_out=True),
-    Case("spirals", "sgd", 128, 15, SGD_GRID, held_out=True),
-    Case("spirals", "adam", 128, 15, ADAM_GRID, held_out=True),
-]
-CASES = TUNING + HELD_OUT
+# -- reading the results ------------------------------------------------------------
 
 
-class Cache:
-    """Optional JSON cache of training runs and sweeps (``--cache``), for reruns of the
-    analysis; the published numbers come from a run without it unless said so."""
+@dataclass
+class CaseData:
+    case: Case
+    grid_lrs: np.ndarray  # (13,)
+    scores: dict[str, np.ndarray]  # schedule -> (13, seeds)
+    sweeps: list[tuple[np.ndarray, np.ndarray]]
+    tlf: list[float | None]
+    races: dict[str, list[dict[str, Any]]]
+    grid_steps: int  # one grid (13 LRs x seeds x budget)
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.data: dict[str, Any] = {}
-        if path is not None and path.exists():
-            self.data = json.loads(path.read_text())
+    def best(self, sched: str) -> int:
+        return int(np.argmax(self.scores[sched].mean(axis=1)))
 
-    def get(self, key: str, make: Any) -> Any:
-        if self.path is None:
-            return make()
-        if key not in self.data:
-            self.data[key] = make()
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.data))
-            tmp.replace(self.path)
-        return self.data[key]
+    def best_lr(self, sched: str) -> float:
+        return float(self.grid_lrs[self.best(sched)])
 
-
-CACHE = Cache(None)
-
-
-def _strategy(case: Case, lr: float) -> Strategy:
-    kwargs = {"momentum": 0.9} if case.optimizer == "sgd" else {}
-    return Strategy(f"lr{lr:.3g}", case.optimizer, Constant(lr), kwargs, batch_size=case.batch_size)
-
-
-_SPREAD: list[float] = []  # seed-to-seed sd of final accuracy, every (case, LR) trained
-
-
-def _train_acc(task: Any, case: Case, lr: float, seed: int) -> float:
-    """Final test accuracy (percent) of one run; a diverged run counts as 0."""
-
-    def make() -> float:
-        result = train(task, _strategy(case, lr), epochs=case.epochs, seed=seed)
-        last = result.rows[-1]
-        return 0.0 if not math.isfinite(last["test_loss"]) else 100.0 * last["test_acc"]
-
-    return float(CACHE.get(f"train/{case.key}/{lr:.6g}/{seed}", make))
-
-
-def _accuracies(task: Any, case: Case, lr: float, seeds: list[int]) -> np.ndarray:
-    """Final test accuracy (percent) for each seed."""
-    accs = np.array([_train_acc(task, case, lr, seed) for seed in seeds])
-    if len(accs) > 1 and accs.min() > 0:
-        _SPREAD.append(float(np.std(accs, ddof=1)))
-    return accs
-
-
-def _sweep(task: Any, case: Case, seed: int) -> tuple[list[float], list[float]]:
-    """lrkit's whole sweep (LRs and raw losses) on a fresh model."""
-
-    def make() -> tuple[list[float], list[float]]:
-        # A permissive stop rule records the whole sweep; each rule then cuts it where
-        # its own causal stop rule would have stopped, exactly as a run with it would.
-        sweep = task_range_test(
-            task,
-            finder_strategy(case.optimizer, case.batch_size),
-            seed=seed,
-            stop_factor=1e6,
-            **SWEEP,
+    def regret(self, sched: str, lr: float) -> tuple[float, float]:
+        """Interpolated regret (points) of ``lr`` and its paired standard error."""
+        x = np.log10(self.grid_lrs)
+        per_seed = self.scores[sched]
+        at = np.array(
+            [np.interp(math.log10(lr), x, per_seed[:, j]) for j in range(per_seed.shape[1])]
         )
-        return sweep.lrs.tolist(), sweep.losses.tolist()
-
-    lrs, losses = CACHE.get(f"sweep/{case.key}/{seed}", make)
-    return lrs, losses
-
-
-def _lrkit_and_valley(task: Any, case: Case, seed: int) -> tuple[float | None, float]:
-    """One lrkit sweep, read by lrkit's rule and by fastai's valley rule."""
-    lrs, losses = map(np.asarray, _sweep(task, case, seed))
-    ours = analyze(lrs, losses, num_steps=SWEEP["num_steps"])
-    return ours.suggestion, valley(lrs, losses, SWEEP["num_steps"])
-
-
-def _torch_lr_finder(task: Any, case: Case, seed: int) -> float:
-    """torch-lr-finder 0.2.2 as its README uses it, on a fresh model."""
-    return float(
-        CACHE.get(f"tlf/{case.key}/{seed}", lambda: _run_torch_lr_finder(task, case, seed))
-    )
-
-
-def _run_torch_lr_finder(task: Any, case: Case, seed: int) -> float:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from torch_lr_finder import LRFinder
-
-    from lrkit.experiments._trainer import _make_optimizer
-
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = task.model_fn()
-        strategy = finder_strategy(case.optimizer, case.batch_size)
-        optimizer = _make_optimizer(strategy, model)
-        for group in optimizer.param_groups:
-            group["lr"] = SWEEP["start_lr"]
-        loader = torch.utils.data.DataLoader(
-            task.train_set,
-            batch_size=case.batch_size,
-            shuffle=True,
-            generator=torch.Generator().manual_seed(seed),
-        )
-        finder = LRFinder(model, optimizer, task.loss_fn, device="cpu")
-        with contextlib.redirect_stdout(io.StringIO()):
-            finder.range_test(loader, end_lr=SWEEP["end_lr"], num_iter=SWEEP["num_steps"])
-            ax = Figure().add_subplot()
-            _, lr = finder.plot(ax=ax, suggest_lr=True)
-        finder.reset()
-    return float(lr)
-
-
-def _geomedian(values: list[float]) -> float:
-    return float(10 ** np.median(np.log10(values)))
-
-
-def run_case(case: Case, grid_seeds: list[int], finder_seeds: list[int]) -> dict[str, Any]:
-    task = get_task(case.task)
-    tic = time.perf_counter()
-    grid_accs = [_accuracies(task, case, lr, grid_seeds) for lr in case.grid]
-    grid_acc = [float(a.mean()) for a in grid_accs]
-    grid_s = time.perf_counter() - tic
-    best = int(np.argmax(grid_acc))
-    suggestions: dict[str, list[float]] = {f: [] for f in FINDERS}
-    failures: dict[str, int] = {f: 0 for f in FINDERS}
-    tic = time.perf_counter()
-    for seed in finder_seeds:
-        ours, fastai = _lrkit_and_valley(task, case, seed)
-        if ours is None:
-            failures["lrkit"] += 1
-        else:
-            suggestions["lrkit"].append(ours)
-        suggestions["fastai valley"].append(fastai)
-        suggestions["torch-lr-finder"].append(_torch_lr_finder(task, case, seed))
-    finder_s = time.perf_counter() - tic
-    steps_per_run = case.epochs * math.ceil(len(task.train_set) / case.batch_size)
-    grid_steps = len(case.grid) * len(grid_seeds) * steps_per_run
-    out: dict[str, Any] = {
-        "case": case,
-        "grid": list(zip(case.grid, grid_acc, strict=True)),
-        "best_lr": case.grid[best],
-        "best_acc": grid_acc[best],
-        "cost": SWEEP["num_steps"] / grid_steps,
-        "grid_steps": grid_steps,
-        "grid_s": grid_s,
-        "finder_s": finder_s,
-        "finders": {},
-    }
-    for name in FINDERS:
-        values = suggestions[name]
-        if not values:
-            out["finders"][name] = None
-            continue
-        lr = _geomedian(values)
-        accs = _accuracies(task, case, lr, grid_seeds)
-        # Paired by seed (same initialisation and batch order): the standard error of
-        # the regret is that of the per-seed differences. It ignores that the grid-best
-        # LR was picked as the best of 13 noisy means (which biases the regret upwards).
-        diff = grid_accs[best] - accs
+        diff = per_seed[self.best(sched)] - at
         se = float(np.std(diff, ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
-        out["finders"][name] = {
-            "lr": lr,
-            "distance": abs(math.log10(lr) - math.log10(case.grid[best])),
-            "regret": float(diff.mean()),
-            "regret_se": se,
-            "acc": float(accs.mean()),
-            "spread": float(np.std(np.log10(values))),
-            "range": float(np.ptp(np.log10(values))),
-            "failures": failures[name],
+        return float(diff.mean()), se
+
+
+def load(cache: dict[str, Any], cases: list[Case]) -> list[CaseData]:
+    out = []
+    for c in cases:
+        task = zoo_task(c.task)
+        lrs = np.array(GRIDS[c.optimizer])
+        scores = {
+            sched: np.array(
+                [
+                    [cache[Trial(c.task, c.optimizer, sched, lr, s).key] for s in GRID_SEEDS]
+                    for lr in lrs
+                ]
+            )
+            for sched in SCHEDULES
         }
+        sweeps, tlf = [], []
+        for s in SWEEP_SEEDS:
+            d = cache[Sweep(c.task, c.optimizer, s).key]
+            sweeps.append((np.array(d["lrs"]), np.array([float(v) for v in d["losses"]])))
+            tlf.append(d["tlf"])
+        steps = max(1, round(RACE_FRACTION * task.total_steps()))
+        races = {
+            sched: [
+                cache[k]
+                for s in RACE_SEEDS
+                if (k := Race(c.task, c.optimizer, sched, s, steps).key) in cache
+            ]
+            for sched in SCHEDULES
+        }
+        grid_steps = len(lrs) * len(GRID_SEEDS) * task.total_steps()
+        out.append(CaseData(c, lrs, scores, sweeps, tlf, races, grid_steps))
     return out
 
 
-def _plot(results: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(12, 8), layout="constrained")
-    rows = math.ceil(len(results) / 4)
-    fig.set_size_inches(12, 2.7 * rows)
-    axes = fig.subplots(rows, 4, squeeze=False).ravel()
-    for ax, res in zip(axes, results, strict=False):
-        lrs, accs = zip(*res["grid"], strict=True)
-        ax.plot(lrs, accs, "o-", color="0.3", ms=3, label="grid")
-        for i, name in enumerate(FINDERS):
-            found = res["finders"][name]
-            if found:
-                ax.axvline(found["lr"], color=f"C{i}", ls="--", label=name)
-        ax.set_xscale("log")
-        held = " [held out]" if res["case"].held_out else ""
-        ax.set_title(res["case"].name + held, fontsize=9)
-        ax.set_ylim(0, 100)
-        ax.tick_params(labelsize=7)
-    axes[0].set_ylabel("test accuracy (%)")
-    axes[0].legend(fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+# -- lrkit's rule with given constants -------------------------------------------------
 
 
-def _fmt_lr(lr: float) -> str:
-    return f"{lr:.2g}"
+@dataclass(frozen=True)
+class Landmarks:
+    """What lrkit's rule reads from one sweep, for one set of constants."""
+
+    suggestion: float | None
+    interval: tuple[float, float] | None
+    edge: float | None
 
 
-def report(results: list[dict[str, Any]], elapsed: float, args: argparse.Namespace) -> str:
-    rows = []
-    for res in results:
-        for name in FINDERS:
-            f = res["finders"][name]
-            if f is None:
-                rows.append([res["case"].name, name, "no reliable suggestion", "", "", "", ""])
+_RULE_CACHE: dict[tuple[int, int, float, float, float], Landmarks] = {}
+
+
+def rule(
+    data: CaseData, seed_index: int, shift: float, edge_margin: float, safety: float
+) -> Landmarks:
+    key = (id(data), seed_index, shift, edge_margin, safety)
+    if key not in _RULE_CACHE:
+        lrs, losses = data.sweeps[seed_index]
+        r = analyze(
+            lrs,
+            losses,
+            num_steps=SWEEP["num_steps"],
+            safety=safety,
+            shift=shift,
+            edge_margin=edge_margin,
+        )
+        found = Landmarks(r.suggestion, r.interval, r.edge)
+        _RULE_CACHE[key] = found
+    return _RULE_CACHE[key]
+
+
+Theta = tuple[float, float, float]  # shift, edge_margin, safety
+Peak = tuple[float, float]  # peak shift, peak margin
+
+
+def lrkit_lrs(data: CaseData, theta: Theta, peak: Peak | None) -> list[float | None]:
+    """lrkit's suggestion per sweep: constant LR (``peak=None``) or the cosine peak."""
+    out: list[float | None] = []
+    for i in range(len(data.sweeps)):
+        lm = rule(data, i, *theta)
+        if lm.suggestion is None:
+            out.append(None)
+        elif peak is None:
+            out.append(lm.suggestion)
+        else:
+            out.append(peak_lr(lm.suggestion, lm.edge, shift=peak[0], margin=peak[1]))
+    return out
+
+
+def mean_regret(data: CaseData, sched: str, lrs: list[float | None]) -> float:
+    found = [data.regret(sched, lr)[0] for lr in lrs if lr is not None]
+    # an unreliable sweep costs what the user would lose by falling back to a peer's
+    # guess; for choosing constants count it as the case's median regret
+    return float(np.mean(found)) if found else 50.0
+
+
+def fit_theta(datas: list[CaseData]) -> Theta:
+    best, best_value = None, math.inf
+    for theta in itertools.product(SHIFTS, EDGE_MARGINS, SAFETIES):
+        value = float(
+            np.mean([mean_regret(d, "constant", lrkit_lrs(d, theta, None)) for d in datas])
+        )
+        if value < best_value - 1e-9:
+            best, best_value = theta, value
+    assert best is not None
+    return best
+
+
+def fit_peak(datas: list[CaseData], theta: Theta) -> Peak:
+    best, best_value = None, math.inf
+    for peak in itertools.product(PEAK_SHIFTS, PEAK_MARGINS):
+        value = float(np.mean([mean_regret(d, "cosine", lrkit_lrs(d, theta, peak)) for d in datas]))
+        if value < best_value - 1e-9:
+            best, best_value = peak, value
+    assert best is not None
+    return best
+
+
+def loto(datas: list[CaseData]) -> dict[str, Any]:
+    """Leave-one-family-out: per family, constants fitted on the others."""
+    families = sorted({d.case.family for d in datas})
+    out_const: dict[int, list[float | None]] = {}
+    out_peak: dict[int, list[float | None]] = {}
+    chosen = {}
+    for fam in families:
+        train = [d for d in datas if d.case.family != fam]
+        theta = fit_theta(train)
+        peak = fit_peak(train, theta)
+        chosen[fam] = (theta, peak)
+        for d in datas:
+            if d.case.family == fam:
+                out_const[id(d)] = lrkit_lrs(d, theta, None)
+                out_peak[id(d)] = lrkit_lrs(d, theta, peak)
+    theta_all = fit_theta(datas)
+    peak_all = fit_peak(datas, theta_all)
+    return {
+        "chosen": chosen,
+        "theta_all": theta_all,
+        "peak_all": peak_all,
+        "out_const": out_const,
+        "out_peak": out_peak,
+    }
+
+
+# -- per-case summaries ------------------------------------------------------------------
+
+
+def summarise(data: CaseData, sched: str, lrs: list[float | None], cost: float) -> dict[str, Any]:
+    found = [lr for lr in lrs if lr is not None]
+    best = data.best_lr(sched)
+    if not found:
+        return {"lr": None, "failures": len(lrs), "cost": cost}
+    regrets = [data.regret(sched, lr) for lr in found]
+    logs = np.log10(found)
+    return {
+        "lr": float(10 ** np.median(logs)),
+        "regret": float(np.mean([r for r, _ in regrets])),
+        "se": float(np.median([s for _, s in regrets])),
+        "worst_seed": float(max(r for r, _ in regrets)),
+        "distance": float(np.median(np.abs(logs - math.log10(best)))),
+        "spread": float(np.std(logs)),
+        "failures": len(lrs) - len(found),
+        "cost": cost,
+    }
+
+
+def peer_lrs(data: CaseData, name: str) -> list[float | None]:
+    out: list[float | None] = []
+    for (lrs, losses), tlf in zip(data.sweeps, data.tlf, strict=True):
+        try:
+            if name == "torch-lr-finder":
+                out.append(tlf)
+            elif name == "fastai valley":
+                out.append(valley(lrs, losses, SWEEP["num_steps"]))
+            else:
+                out.append(lightning(lrs, losses))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def sweep_cost(data: CaseData) -> float:
+    # each rule's own stop: lrkit's default stop rule (the sweep a user runs)
+    n = max(
+        len(analyze(lrs, losses, num_steps=SWEEP["num_steps"]).lrs) for lrs, losses in data.sweeps
+    )
+    return n / data.grid_steps
+
+
+def evaluate(datas: list[CaseData], cv: dict[str, Any]) -> dict[str, Any]:
+    """Every finder's per-case summary, for both grids."""
+    theta_all, peak_all = cv["theta_all"], cv["peak_all"]
+    default: Theta = (SHIFT, EDGE_MARGIN, 0.7)
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+    def add(name: str, sched: str, summary: dict[str, Any]) -> None:
+        rows.setdefault(name, {}).setdefault(sched, []).append(summary)
+
+    for d in datas:
+        cost = sweep_cost(d)
+        add(
+            "lrkit (out of sample)",
+            "constant",
+            summarise(d, "constant", cv["out_const"][id(d)], cost),
+        )
+        add("lrkit (out of sample)", "cosine", summarise(d, "cosine", cv["out_peak"][id(d)], cost))
+        add(
+            "lrkit (in sample)",
+            "constant",
+            summarise(d, "constant", lrkit_lrs(d, theta_all, None), cost),
+        )
+        add(
+            "lrkit (in sample)",
+            "cosine",
+            summarise(d, "cosine", lrkit_lrs(d, theta_all, peak_all), cost),
+        )
+        add(
+            "lrkit (shipped rule)",
+            "constant",
+            summarise(d, "constant", lrkit_lrs(d, default, None), cost),
+        )
+        shipped_peak = lrkit_lrs(d, default, (0.5, 0.3))
+        add("lrkit (shipped rule)", "cosine", summarise(d, "cosine", shipped_peak, cost))
+        for name in PEERS:
+            lrs = peer_lrs(d, name)
+            for sched in SCHEDULES:
+                add(name, sched, summarise(d, sched, lrs, cost))
+        for sched in SCHEDULES:
+            races = d.races[sched]
+            if races:
+                winners = [r["winner"] for r in races]
+                steps = max(r["steps"] for r in races)
+                add("lrkit --validate", sched, summarise(d, sched, winners, steps / d.grid_steps))
+    return rows
+
+
+def calibration(datas: list[CaseData], theta: Theta) -> dict[str, Any]:
+    """How often the grid-best LR lies in the result's interval (constant grid), or in
+    [interval low, edge] (cosine grid)."""
+    inside = {"constant": [0, 0], "cosine": [0, 0]}
+    for d in datas:
+        for i in range(len(d.sweeps)):
+            lm = rule(d, i, *theta)
+            if lm.interval is None:
                 continue
-            rows.append(
+            low, high = lm.interval
+            top = lm.edge if lm.edge is not None else high
+            for sched, hi in (("constant", high), ("cosine", top)):
+                b = d.best_lr(sched)
+                inside[sched][0] += int(low * 10**-1e-9 <= b <= hi * 10**1e-9)
+                inside[sched][1] += 1
+    return inside
+
+
+# -- the report ------------------------------------------------------------------------
+
+
+def _targets(summaries: list[dict[str, Any]], worst_limit: float, peers: list[float] | None) -> str:
+    found = [s for s in summaries if s["lr"] is not None]
+    n = len(summaries)
+    if not found:
+        return "no suggestion"
+    regrets = np.array([s["regret"] for s in found])
+    ses = np.array([s["se"] for s in found])
+    parts = [
+        f"median regret {np.median(regrets):.1f}, worst {regrets.max():.1f} points "
+        f"({'holds' if regrets.max() <= worst_limit else 'MISSED'} <= {worst_limit:g})",
+        f"{int((regrets <= 1.0).sum())}/{n} within 1 point, "
+        f"{int((regrets - 2 * ses <= 1.0).sum())}/{n} within 2 se of 1",
+        f"median distance {np.median([s['distance'] for s in found]):.2f} decades",
+        f"max spread {max(s['spread'] for s in found):.2f} decades",
+        f"max cost {100 * max(s['cost'] for s in found):.2f}%",
+    ]
+    if len(found) < n:
+        parts.append(f"{n - len(found)} cases without a suggestion")
+    if peers is not None:
+        ok = sum(
+            s["lr"] is not None and s["regret"] <= p + 1.0
+            for s, p in zip(summaries, peers, strict=True)
+        )
+        parts.append(f"{ok}/{n} cases no more than 1 point worse than the best peer")
+    return "; ".join(parts)
+
+
+def report(
+    datas: list[CaseData], rows: dict[str, Any], cv: dict[str, Any], elapsed: float, note: str
+) -> str:
+    lines = [
+        "## LR range test: quality against a grid search, out of sample (the finder zoo)",
+        "",
+        f"Run: {machine_line()}; took {elapsed / 60:.1f} min. {note}",
+        f"Command: `{command_line()}`",
+        "",
+        __doc__.split("\n\n", 1)[1].split("Usage:")[0].strip(),
+        "",
+    ]
+    best_peer = {
+        sched: [
+            min(
+                (rows[p][sched][i]["regret"] for p in PEERS if rows[p][sched][i]["lr"] is not None),
+                default=math.inf,
+            )
+            for i in range(len(datas))
+        ]
+        for sched in SCHEDULES
+    }
+    lines += ["### Targets", ""]
+    table = []
+    for name in (
+        "lrkit (out of sample)",
+        "lrkit (in sample)",
+        "lrkit (shipped rule)",
+        "lrkit --validate",
+        *PEERS,
+    ):
+        for sched in SCHEDULES:
+            if name not in rows or sched not in rows[name]:
+                continue
+            summ = rows[name][sched]
+            limit = 1.0 if name == "lrkit --validate" else 3.0
+            peers = best_peer[sched] if name.startswith("lrkit") else None
+            table.append(
                 [
-                    res["case"].name,
                     name,
-                    _fmt_lr(f["lr"]),
-                    f"{f['distance']:.2f}",
-                    f"{f['regret']:+.1f} ± {f['regret_se']:.1f}",
-                    f"{f['spread']:.2f} ({f['range']:.2f})",
-                    f"{100 * res['cost']:.2f}%",
+                    "constant LR" if sched == "constant" else "cosine peak",
+                    _targets(summ, limit, peers),
                 ]
             )
-    table = markdown_table(
-        [
-            "case",
-            "finder",
-            "suggested LR",
-            "distance (decades)",
-            "regret ± se (points)",
-            "spread sd (range), decades",
-            "cost",
-        ],
-        rows,
-    )
-    grid_rows = [
-        [
-            res["case"].name + (" (held out)" if res["case"].held_out else ""),
-            _fmt_lr(res["best_lr"]),
-            f"{res['best_acc']:.1f}",
-            " ".join(f"{a:.0f}" for _, a in res["grid"]),
-            res["grid_steps"],
-            f"{res['grid_s']:.0f} s",
-            f"{res['finder_s']:.0f} s",
-        ]
-        for res in results
-    ]
-    grid_table = markdown_table(
-        [
-            "case",
-            "grid-best LR",
-            "best acc (%)",
-            "grid accuracies (low to high LR)",
-            "grid steps",
-            "grid time",
-            "finders' range tests",
-        ],
-        grid_rows,
-    )
-    held = [r for r in results if r["case"].held_out]
-    tuning = [r for r in results if not r["case"].held_out]
-    verdicts = [f"All {len(results)} cases. " + _verdict(results)]
-    if held and tuning:
-        verdicts.append(
-            f"Held-out cases only ({len(held)}: {', '.join(r['case'].name for r in held)}). "
-            + _verdict(held)
-        )
-        verdicts.append(f"Tuning cases only ({len(tuning)}). " + _verdict(tuning))
-    return "\n".join(
-        [
-            "## LR range test: quality against a grid search",
-            "",
-            f"Run: {machine_line()}; took {elapsed / 60:.1f} min.",
-            f"Command: `{command_line()}`",
-            "",
-            "Each grid run and each finder's suggestion is trained with a constant LR for the "
-            f"same budget (epochs per case below), {len(args.grid_seeds)} seeds; the grid has 13 "
-            "LRs a third of a decade apart. Finders run 100-step range tests (1e-7 to 10) on a "
-            f"fresh model for {len(args.finder_seeds)} seeds; the geometric median of their "
-            "suggestions is trained. torch-lr-finder 0.2.2 is the installed package; fastai's "
-            "valley rule is reimplemented faithfully (fastai cannot be installed with this "
-            "torch) and reads lrkit's sweep. Regret = grid-best accuracy minus the finder's "
-            "(positive: worse), the mean over the training seeds, ± its standard error (paired "
-            "by seed; it leaves out that the grid-best is the best of 13 noisy means, which "
-            "biases every regret upwards). Cost = range-test optimizer steps / grid-search "
-            "optimizer steps (all LRs and seeds; the range test makes no other forward passes)."
-            "",
-            "",
-            "Tuning and held-out cases: the constants of lrkit's rule were chosen by looking "
-            f"at sweeps and grids of the {len(TUNING)} tuning cases only (so on them the result "
-            "is in-sample). The held-out cases (a synthetic table task added for this, and "
-            "spirals at 4x the batch size) were not looked at while choosing the rule; they "
-            "were run once, with the final rule.",
-            "",
-            *[line for v in verdicts for line in (v, "")],
-            _noise_line(len(args.grid_seeds)),
-            "",
-            table,
-            "",
-            grid_table,
-            "",
-            "Cases: "
-            + "; ".join(
-                f"{c.name}: batch {c.batch_size}, {c.epochs} epochs"
-                + (" (held out)" if c.held_out else "")
-                for c in [r["case"] for r in results]
-            )
-            + ".",
-            "",
-            "![grid accuracy and suggestions](img/range_test_quality.png)",
-        ]
-    )
-
-
-def _noise_line(seeds: int) -> str:
-    if not _SPREAD:
-        return "Measurement noise: not estimated (one seed)."
-    sd = float(np.median(_SPREAD))
-    return (
-        f"Measurement noise: the seed-to-seed standard deviation of a run's final accuracy is "
-        f"{sd:.1f} points (median over every LR trained that did not diverge), so a "
-        f"{seeds}-seed mean is uncertain by about {sd / math.sqrt(seeds):.1f} points, and the "
-        "regret of a finder by about 1.4 times that."
-    )
-
-
-def _verdict(results: list[dict[str, Any]]) -> str:
-    ours = [r["finders"]["lrkit"] for r in results]
-    found = [f for f in ours if f is not None]
-    regrets = [f["regret"] for f in found]
-    worst = max(found, key=lambda f: f["regret"], default=None)
-    within = sum(f["regret"] - 2 * f["regret_se"] <= 1.0 for f in found)
-    distances = [f["distance"] for f in found]
-    spreads = [f["spread"] for f in found]
-    costs = [r["cost"] for r in results]
-    no_worse = []
-    for r in results:
-        f = r["finders"]["lrkit"]
-        peers = [r["finders"][n]["regret"] for n in FINDERS[1:] if r["finders"][n]]
-        no_worse.append(f is not None and (not peers or f["regret"] <= min(peers) + 1e-9))
-    checks = [
-        (
-            "accuracy regret <= 1 point in every case",
-            len(found) == len(ours) and max(regrets, default=0) <= 1.0,
-            f"max {max(regrets, default=float('nan')):.1f}"
-            + (f" ± {worst['regret_se']:.1f}" if worst else "")
-            + f"; {sum(r <= 1.0 for r in regrets)}/{len(ours)} cases <= 1, {within}/{len(ours)} "
-            "within 2 se of <= 1",
-        ),
-        (
-            "no worse than the best peer in any case",
-            all(no_worse),
-            f"{sum(no_worse)}/{len(no_worse)} cases",
-        ),
-        (
-            "median distance to the grid-best LR <= 0.3 decades",
-            bool(distances) and float(np.median(distances)) <= 0.3,
-            f"median {np.median(distances):.2f}",
-        ),
-        ("cost <= 1% of the grid search", max(costs) <= 0.01, f"max {100 * max(costs):.2f}%"),
-        (
-            "suggestion spread over 5 seeds <= 0.2 decades (sd of log10)",
-            bool(spreads) and max(spreads) <= 0.2,
-            f"max {max(spreads, default=float('nan')):.2f}; "
-            f"{sum(v <= 0.2 for v in spreads)}/{len(ours)} cases",
-        ),
-    ]
-    peer_lines = []
-    for name in FINDERS[1:]:
-        fs = [r["finders"][name] for r in results if r["finders"][name]]
-        peer_lines.append(
-            f"{name}: median distance {np.median([f['distance'] for f in fs]):.2f} decades, "
-            f"max regret {max(f['regret'] for f in fs):.1f} points, "
-            f"max spread {max(f['spread'] for f in fs):.2f}"
-        )
-    lines = ["Targets (lrkit's default finder):", ""]
-    if len(found) < len(ours):
-        lines = [f"lrkit gave no suggestion in {len(ours) - len(found)} cases. ", *lines]
-    lines += [f"- {'holds' if ok else 'MISSED'}: {what} ({detail})" for what, ok, detail in checks]
+    lines += [markdown_table(["finder", "answers for", "summary over the cases"], table), ""]
+    th, pk = cv["theta_all"], cv["peak_all"]
     lines += [
+        f"Constants chosen on all families (in sample): shift {th[0]:g}, edge margin {th[1]:g}, "
+        f"safety {th[2]:g}; peak shift {pk[0]:g}, peak margin {pk[1]:g}. Per held-out family: "
+        + "; ".join(
+            f"{fam}: ({t[0]:g}, {t[1]:g}, {t[2]:g}; {p[0]:g}, {p[1]:g})"
+            for fam, (t, p) in cv["chosen"].items()
+        )
+        + ".",
         "",
-        "lrkit: median distance "
-        f"{np.median(distances):.2f} decades, max regret {max(regrets):.1f} points. "
-        "Peers: " + "; ".join(peer_lines) + ".",
+    ]
+    cal = calibration(datas, (SHIFT, EDGE_MARGIN, 0.7))
+    lines += [
+        "Calibration (shipped rule, every sweep with a suggestion): the constant grid's best "
+        "LR lies "
+        f"inside `result.interval` in {cal['constant'][0]}/{cal['constant'][1]} sweeps; the cosine "
+        f"grid's best inside [interval low, edge] in {cal['cosine'][0]}/{cal['cosine'][1]}.",
+        "",
+    ]
+    rel = np.array([math.log10(d.best_lr("cosine") / d.best_lr("constant")) for d in datas])
+    lines += [
+        "Best cosine peak over best constant LR (decades, per case): median "
+        f"{np.median(rel):+.2f}, quartiles {np.percentile(rel, 25):+.2f} / "
+        f"{np.percentile(rel, 75):+.2f}, "
+        f"range {rel.min():+.2f} to {rel.max():+.2f} (grid spacing 0.33).",
+        "",
+        "### Per case",
+        "",
+    ]
+    per = []
+    for i, d in enumerate(datas):
+        for sched in SCHEDULES:
+            cells = [
+                d.case.name,
+                "const" if sched == "constant" else "cosine",
+                f"{d.best_lr(sched):.2g}",
+                f"{d.scores[sched].mean(axis=1).max():.1f}",
+            ]
+            for name in ("lrkit (out of sample)", "lrkit --validate", *PEERS):
+                s = rows.get(name, {}).get(sched, [None] * len(datas))[i]
+                if s is None:
+                    cells.append("")
+                elif s["lr"] is None:
+                    cells.append("none")
+                else:
+                    fail = f", {s['failures']} none" if s["failures"] else ""
+                    cells.append(
+                        f"{s['lr']:.2g}: {s['regret']:+.1f} ± {s['se']:.1f} "
+                        f"(sd {s['spread']:.2f}{fail})"
+                    )
+            per.append(cells)
+    lines += [
+        "Each finder cell: median suggested LR: mean regret ± se (points), sd of log10 over seeds.",
+        "",
+        markdown_table(
+            [
+                "case",
+                "grid",
+                "grid-best LR",
+                "best",
+                "lrkit (out of sample)",
+                "lrkit --validate",
+                *PEERS,
+            ],
+            per,
+        ),
+        "",
+        "Grid accuracies (low to high LR, mean of the seeds):",
+        "",
+        markdown_table(
+            ["case", "grid", "LRs", "scores"],
+            [
+                [
+                    d.case.name,
+                    sched,
+                    f"{d.grid_lrs[0]:.2g} .. {d.grid_lrs[-1]:.2g}",
+                    " ".join(f"{v:.0f}" for v in d.scores[sched].mean(axis=1)),
+                ]
+                for d in datas
+                for sched in SCHEDULES
+            ],
+        ),
     ]
     return "\n".join(lines)
 
 
 def main() -> None:
-    global CACHE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2 cases, 1 seed: a smoke test")
+    parser.add_argument("--cache", type=Path, default=None, help="JSON cache of trial results")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--tasks", default="all", help="comma-separated zoo tasks (default all)")
     parser.add_argument("--no-write", action="store_true", help="print, do not write docs")
-    parser.add_argument("--seeds", type=int, default=3, help="training seeds (default 3)")
-    parser.add_argument(
-        "--cases",
-        choices=("all", "tuning", "held-out"),
-        default="all",
-        help="which cases to run (default all; only 'all' writes the docs)",
-    )
-    parser.add_argument(
-        "--cache", type=Path, default=None, help="JSON file caching runs and sweeps (reruns)"
-    )
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    CACHE = Cache(args.cache)
-    cases = {"all": CASES, "tuning": TUNING, "held-out": HELD_OUT}[args.cases]
-    cases = cases[2:4] if args.quick else cases
-    args.grid_seeds = [0] if args.quick else list(range(args.seeds))
-    args.finder_seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
+    names = [t.name for t in ZOO] if args.tasks == "all" else args.tasks.split(",")
+    cases = [Case(n, o) for n in names for o in OPTIMIZERS]
+    cache = Cache(args.cache)
+    cached_before = len(cache.data)
     tic = time.perf_counter()
-    results = []
-    for case in cases:
-        res = run_case(case, args.grid_seeds, args.finder_seeds)
-        results.append(res)
-        summary = ", ".join(
-            f"{n}: {f['lr']:.2g} ({f['distance']:.2f} dec, {f['regret']:+.1f} pts, "
-            f"sd {f['spread']:.2f})"
-            if f
-            else f"{n}: none"
-            for n, f in res["finders"].items()
-        )
-        print(
-            f"{case.name}: grid best {res['best_lr']:.2g} ({res['best_acc']:.1f}%) | {summary} "
-            f"[{time.perf_counter() - tic:.0f} s]",
-            flush=True,
-        )
+    first, races = specs(cases)
+    run_specs(first, cache, args.jobs)
+    run_specs(races, cache, args.jobs)
+    datas = load(cache.data, cases)
+    cv = loto(datas)
+    rows = evaluate(datas, cv)
     elapsed = time.perf_counter() - tic
-    body = report(results, elapsed, args)
-    if args.no_write or args.quick or args.cases != "all":
-        print(body)
-        return
-    if args.cache is not None:
-        body = body.replace(
-            "\nCommand:",
-            f"\nRuns and sweeps partly read from a cache ({args.cache.name}) made by the same "
-            "code; the time above is of this rerun.\nCommand:",
-            1,
-        )
-    _plot(results, DOCS / "img" / "range_test_quality.png")
-    write_section("range_test_quality", body)
+    note = (
+        f"{cached_before} of {len(first) + len(races)} results read from a cache made by the "
+        "same code "
+        "(the time is of this run only)."
+        if cached_before
+        else ""
+    )
+    body = report(datas, rows, cv, elapsed, note)
     print(body)
+    if not args.no_write and args.tasks == "all":
+        write_section("range_test_quality", body)
 
 
 if __name__ == "__main__":

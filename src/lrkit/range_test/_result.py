@@ -11,7 +11,7 @@ import numpy as np
 
 from ._race import Race
 from ._stop import StopRule
-from ._suggest import lightning, lrkit_rule, minimum, steepest, valley
+from ._suggest import EDGE_MARGIN, SHIFT, lightning, lrkit_rule, minimum, steepest, valley
 from ._sweep import check_positive_float
 
 __all__ = ["METHODS", "NoSuggestionError", "RangeTestResult", "analyze", "peak_lr"]
@@ -265,6 +265,8 @@ def analyze(
     bandwidth: float | None = None,
     safety: float = 0.7,
     min_points: int = 10,
+    shift: float = SHIFT,
+    edge_margin: float = EDGE_MARGIN,
 ) -> RangeTestResult:
     """Read a range-test sweep: where it stops, the lag-free fit, and the suggestion.
 
@@ -295,6 +297,8 @@ def analyze(
         bandwidth: kernel width in decades (default: ``max(0.25, 3 x`` median spacing)).
         safety: decades the suggestion stays below the edge, >= 0.
         min_points: fewest finite points for a reliable suggestion, >= 5.
+        shift: decades above the centre of the steepest descent (0.15).
+        edge_margin: decades below the edge without a clear descent (1.2).
 
     Returns:
         A :class:`RangeTestResult`, ``reliable=False`` with a reason when the curve is too
@@ -354,7 +358,15 @@ def analyze(
     y_fit = y[finite]
     if math.isfinite(best):
         y_fit = np.minimum(y_fit, best + (rule.stop_factor - 1.0) * abs(best))
-    found = lrkit_rule(x[finite], y_fit, bandwidth=h, safety=safety_f, min_points=min_points)
+    found = lrkit_rule(
+        x[finite],
+        y_fit,
+        bandwidth=h,
+        safety=safety_f,
+        min_points=min_points,
+        shift=check_finite("shift", shift),
+        edge_margin=check_finite("edge_margin", edge_margin),
+    )
     smoothed = np.full(len(y), np.nan)
     smoothed[finite] = found.fit
     return RangeTestResult(
@@ -376,6 +388,13 @@ def analyze(
         safety=safety_f,
         edge=None if found.edge is None else 10.0**found.edge,
     )
+
+
+def check_finite(name: str, value: Any) -> float:
+    """``value`` as a float, or ``ValueError`` naming ``name`` when it is not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 def peak_lr(
