@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _loto import argmin_mean, leave_one_group_out
 from _report import command_line, machine_line, markdown_table, write_section
 from _zoo_trials import GRIDS, SCHEDULES, SWEEP, Cache, Race, Sweep, Trial, run_specs
 from lrkit.experiments.tasks._zoo import ZOO, zoo_task
@@ -218,47 +219,41 @@ def mean_regret(data: CaseData, sched: str, lrs: list[float | None]) -> float:
     return float(np.mean(found)) if found else 50.0
 
 
-def fit_theta(datas: list[CaseData]) -> Theta:
-    best, best_value = None, math.inf
-    for theta in itertools.product(SHIFTS, EDGE_MARGINS, SAFETIES):
-        value = float(
-            np.mean([mean_regret(d, "constant", lrkit_lrs(d, theta, None)) for d in datas])
-        )
-        if value < best_value - 1e-9:
-            best, best_value = theta, value
-    assert best is not None
-    return best
+def fit_theta(datas: list[CaseData], cases: list[int]) -> Theta:
+    """The shift, edge margin and safety with the least mean constant-LR regret."""
+    return argmin_mean(
+        list(itertools.product(SHIFTS, EDGE_MARGINS, SAFETIES)),
+        cases,
+        lambda theta, i: mean_regret(datas[i], "constant", lrkit_lrs(datas[i], theta, None)),
+    )
 
 
-def fit_peak(datas: list[CaseData], theta: Theta) -> Peak:
-    best, best_value = None, math.inf
-    for peak in itertools.product(PEAK_SHIFTS, PEAK_MARGINS):
-        value = float(np.mean([mean_regret(d, "cosine", lrkit_lrs(d, theta, peak)) for d in datas]))
-        if value < best_value - 1e-9:
-            best, best_value = peak, value
-    assert best is not None
-    return best
+def fit_peak(datas: list[CaseData], cases: list[int], theta: Theta) -> Peak:
+    """The peak shift and margin with the least mean cosine regret, given ``theta``."""
+    return argmin_mean(
+        list(itertools.product(PEAK_SHIFTS, PEAK_MARGINS)),
+        cases,
+        lambda peak, i: mean_regret(datas[i], "cosine", lrkit_lrs(datas[i], theta, peak)),
+    )
 
 
 def loto(datas: list[CaseData]) -> dict[str, Any]:
-    """Leave-one-family-out: per family, constants fitted on the others."""
-    families = sorted({d.case.family for d in datas})
+    """Leave-one-family-out: each family scored with constants fitted on the others."""
+
+    def fit(cases: list[int]) -> tuple[Theta, Peak]:
+        theta = fit_theta(datas, cases)
+        return theta, fit_peak(datas, cases, theta)
+
+    folds = leave_one_group_out([d.case.family for d in datas], fit)
     out_const: dict[int, list[float | None]] = {}
     out_peak: dict[int, list[float | None]] = {}
-    chosen = {}
-    for fam in families:
-        train = [d for d in datas if d.case.family != fam]
-        theta = fit_theta(train)
-        peak = fit_peak(train, theta)
-        chosen[fam] = (theta, peak)
-        for d in datas:
-            if d.case.family == fam:
-                out_const[id(d)] = lrkit_lrs(d, theta, None)
-                out_peak[id(d)] = lrkit_lrs(d, theta, peak)
-    theta_all = fit_theta(datas)
-    peak_all = fit_peak(datas, theta_all)
+    for (theta, peak), held in folds.values():
+        for i in held:
+            out_const[id(datas[i])] = lrkit_lrs(datas[i], theta, None)
+            out_peak[id(datas[i])] = lrkit_lrs(datas[i], theta, peak)
+    theta_all, peak_all = fit(list(range(len(datas))))
     return {
-        "chosen": chosen,
+        "chosen": {fam: params for fam, (params, _) in folds.items()},
         "theta_all": theta_all,
         "peak_all": peak_all,
         "out_const": out_const,
