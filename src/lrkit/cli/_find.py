@@ -29,6 +29,7 @@ examples:
   lrkit find --task mnist1d
   lrkit find --task mnist1d --optimizer adam --batch-size 128 --plot find.png --json find.json
   lrkit find --task digits --optimizer sgd --momentum 0.0 --num-steps 200 --end-lr 100
+  lrkit find --task mnist1d --schedule cosine --validate --race-steps 60
 """
 
 
@@ -79,6 +80,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--plot", metavar="PATH", help="write the loss-vs-LR plot (.png, .pdf)")
     parser.add_argument("--json", metavar="PATH", help="write the result as JSON")
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="cosine",
+        help="the schedule you will train with: prints its peak LR, and --validate races "
+        "with it (default: cosine)",
+    )
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="after the sweep, race 5 LRs from the interval up to the edge by successive "
+        "halving, with short runs of --schedule scored on a held-out 15%% of the training set",
+    )
+    parser.add_argument(
+        "--race-steps",
+        type=positive_int,
+        default=None,
+        help="optimizer steps of each first-rung run of --validate (default: --num-steps)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -108,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
     task = get_task(args.task, num_samples=args.num_samples)
     kwargs = {} if args.momentum is None else {"momentum": args.momentum}
     strategy = finder_strategy(args.optimizer, args.batch_size, kwargs)
+    race_options: dict[str, Any] = {}
+    if args.validate:
+        task, race_options = _validation_split(task, args)
     result = task_range_test(
         task,
         strategy,
@@ -117,12 +140,14 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
         seed=args.seed,
         device=args.device,
+        **race_options,
     )
     peers: dict[str, float | None] = {}
     for method, label in (
         ("steepest", "steepest (torch-lr-finder)"),
         ("valley", "valley (fastai)"),
         ("minimum", "minimum/10 (fastai)"),
+        ("lightning", "steepest over raw LR (Lightning)"),
     ):
         try:
             peers[label] = result.suggest(method)
@@ -142,6 +167,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"interval: {result.interval[0]:.3g} .. {result.interval[1]:.3g}")
         print(f"cyclic bounds: base_lr {base:.3g}, max_lr {top:.3g}")
         print(f"one-cycle max_lr: {result.one_cycle_max_lr():.3g}")
+        if result.race is None:
+            peak = result.suggest(for_schedule=args.schedule)
+            print(f"{args.schedule} peak: {peak:.3g}  (the peak LR of a {args.schedule} schedule)")
+        else:
+            race = result.race
+            print(
+                f"validated ({args.schedule}): {race.winner:.3g}  (race of "
+                f"{len(race.candidates)} candidates, {race.total_steps} optimizer steps)"
+            )
+            for line in race.describe():
+                print(f"  {line}")
     else:
         print(f"no reliable suggestion: {result.reason}")
     print(
@@ -163,12 +199,49 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "cyclic_bounds": list(result.cyclic_bounds()) if result.reliable else None,
             "one_cycle_max_lr": result.one_cycle_max_lr() if result.reliable else None,
+            "schedule": args.schedule,
+            "peak_lr": result.suggest(for_schedule=args.schedule) if result.reliable else None,
             "peers": peers,
             "result": result.to_dict(),
         }
         _write_json(Path(args.json), payload)
         print(f"json: {args.json}")
     return 0 if result.reliable else 1
+
+
+def _validation_split(task: Any, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The task without its last 15% of training examples, and the race's options that
+    score on those (accuracy for a classification task)."""
+    import dataclasses
+
+    import torch
+
+    n = len(task.train_set)
+    n_val = max(1, round(0.15 * n))
+    if n - n_val < args.batch_size:
+        raise CLIError(
+            f"--validate holds out 15% of the {n} training examples; too few remain for "
+            f"--batch-size {args.batch_size}"
+        )
+    train = torch.utils.data.Subset(task.train_set, range(n - n_val))
+    val = torch.utils.data.Subset(task.train_set, range(n - n_val, n))
+    if isinstance(task.train_set, torch.utils.data.TensorDataset):
+        x, y = task.train_set.tensors
+        train = torch.utils.data.TensorDataset(x[: n - n_val], y[: n - n_val])
+        val = torch.utils.data.TensorDataset(x[n - n_val :], y[n - n_val :])
+    val_loader = torch.utils.data.DataLoader(val, batch_size=1024)
+
+    def accuracy(outputs: Any, targets: Any) -> float:
+        return float((outputs.argmax(-1) == targets).double().mean())
+
+    options = {
+        "validate": True,
+        "val_loader": val_loader,
+        "val_metric": accuracy,
+        "schedule": args.schedule,
+        "race_steps": args.race_steps,
+    }
+    return dataclasses.replace(task, train_set=train, noisy=None), options
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._race import Race
+from ._race import SCHEDULES, Race
 from ._stop import StopRule
 from ._suggest import EDGE_MARGIN, SHIFT, lightning, lrkit_rule, minimum, steepest, valley
 from ._sweep import check_positive_float
@@ -22,7 +22,6 @@ METHODS = ("lrkit", "steepest", "valley", "minimum", "lightning")
 # a decaying one. PEAK_SHIFT (decades above the constant-LR suggestion) and PEAK_MARGIN
 # (decades the peak stays below the edge) come from the finder zoo's two grids (a
 # constant-LR grid and a cosine grid per case); see docs/range_test.md.
-SCHEDULES = ("constant", "cosine", "linear", "onecycle", "wsd")
 PEAK_SHIFT = 0.5
 PEAK_MARGIN = 0.3
 
