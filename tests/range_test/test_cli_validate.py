@@ -30,7 +30,8 @@ def test_find_validate_prints_and_saves_the_race(
         pytest.skip("this sweep gave no reliable interval to race in")
     race = result.race
     assert race is not None and race.schedule == "cosine"
-    assert f"validated (cosine): {race.winner:.3g}" in text
+    assert f"validated (cosine): {race.suggestion:.3g}" in text
+    assert f"winner {race.winner:.3g}" in text
     assert "rung 1: 4 steps each" in text and f"rung {len(race.rungs)}:" in text
     assert race.rungs[0].lrs == race.candidates and len(race.candidates) == 5
     assert race.total_steps == sum(r.steps * len(r.lrs) for r in race.rungs)

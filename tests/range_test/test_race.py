@@ -57,8 +57,11 @@ def test_a_diverged_run_never_wins() -> None:
 
 def test_round_trip_and_description() -> None:
     score, _ = _score(1e-3)
-    result = race(race_candidates(1e-5, 1e-1, 4), score, steps=3, schedule="cosine")
+    result = race(race_candidates(1e-5, 1e-1, 4), score, steps=3, schedule="cosine", backoff=0.5)
     assert Race.from_dict(result.to_dict()) == result
+    assert result.suggestion == pytest.approx(result.winner / math.sqrt(10.0))
+    with pytest.raises(ValueError, match="backoff"):
+        race([1e-3], score, steps=1, backoff=-0.1)
     lines = result.describe()
     assert len(lines) == len(result.rungs) and lines[0].startswith("rung 1: 3 steps each")
     with pytest.raises(ValueError, match="bad race dict"):

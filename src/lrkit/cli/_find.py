@@ -173,8 +173,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             race = result.race
             print(
-                f"validated ({args.schedule}): {race.winner:.3g}  (race of "
-                f"{len(race.candidates)} candidates, {race.total_steps} optimizer steps)"
+                f"validated ({args.schedule}): {race.suggestion:.3g}  (race of "
+                f"{len(race.candidates)} candidates, {race.total_steps} optimizer steps; "
+                f"winner {race.winner:.3g}, backed off {race.backoff:g} decades)"
             )
             for line in race.describe():
                 print(f"  {line}")

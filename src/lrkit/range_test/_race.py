@@ -51,12 +51,24 @@ class Race:
         rungs: the rungs in order (budgets grow by ``eta``).
         winner: the best candidate of the last rung.
         schedule: the schedule the runs followed (a name, or ``"custom"``).
+        backoff: decades the answer stays below the winner (see :attr:`suggestion`).
     """
 
     candidates: tuple[float, ...]
     rungs: tuple[Rung, ...]
     winner: float
     schedule: str = "constant"
+    backoff: float = 0.0
+
+    @property
+    def suggestion(self) -> float:
+        """The validated LR: ``winner * 10**-backoff``.
+
+        Short runs tolerate, and favour, larger LRs than the full run does (the
+        short-horizon bias of Wu et al. 2018): a run that is stable for a few dozen
+        steps at the edge may blow up later, so the answer backs off from the winner.
+        """
+        return float(self.winner * 10.0 ** (-self.backoff))
 
     @property
     def total_steps(self) -> int:
@@ -77,6 +89,7 @@ class Race:
             ],
             "winner": self.winner,
             "schedule": self.schedule,
+            "backoff": self.backoff,
         }
 
     @classmethod
@@ -100,6 +113,7 @@ class Race:
                 rungs,
                 float(data["winner"]),
                 str(data["schedule"]),
+                float(data.get("backoff", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"bad race dict: {exc!r}") from None
@@ -144,6 +158,7 @@ def race(
     steps: int,
     eta: int = 3,
     schedule: str = "constant",
+    backoff: float = 0.0,
 ) -> Race:
     """Successive halving over ``candidates``.
 
@@ -160,6 +175,7 @@ def race(
         steps: the first rung's budget per candidate, >= 1.
         eta: the factor between rungs, >= 2.
         schedule: recorded with the result.
+        backoff: decades :attr:`Race.suggestion` stays below the winner, >= 0.
 
     Returns:
         The :class:`Race`.
@@ -179,6 +195,8 @@ def race(
         raise ValueError(f"candidates must be a non-empty list of LRs > 0, got {candidates!r}")
     steps = _check_int("steps", steps, 1)
     eta = _check_int("eta", eta, 2)
+    if isinstance(backoff, bool) or not isinstance(backoff, numbers.Real) or not backoff >= 0:
+        raise ValueError(f"backoff must be a number >= 0, got {backoff!r}")
     rungs: list[Rung] = []
     alive = lrs
     budget = steps
@@ -196,7 +214,7 @@ def race(
             break
         budget *= eta
     winner = rungs[-1].survivors(1)[0]
-    return Race(tuple(sorted(lrs)), tuple(rungs), winner, schedule)
+    return Race(tuple(sorted(lrs)), tuple(rungs), winner, schedule, float(backoff))
 
 
 _SHAPES: dict[str, Callable[[float], float]] = {

@@ -166,7 +166,7 @@ class RangeTestResult:
             if self.suggestion is None:
                 raise NoSuggestionError(f"no reliable suggestion: {self.reason}")
             if self.race is not None and self.race.schedule == for_schedule:
-                return self.race.winner
+                return self.race.suggestion
             if for_schedule == "constant":
                 return self.suggestion
             return peak_lr(self.suggestion, self.edge)

@@ -21,6 +21,8 @@ from ..range_test import RangeTestResult, StopRule, _race, analyze, sweep_lrs
 
 __all__ = ["range_test"]
 
+RACE_BACKOFF = 0.33  # decades below the race's winner (docs/range_test.md)
+
 Batch = Any
 
 
@@ -53,6 +55,7 @@ def range_test(
     race_steps: int | None = None,
     race_candidates: int = 5,
     race_eta: int = 3,
+    race_backoff: float = RACE_BACKOFF,
 ) -> RangeTestResult:
     """Run an LR range test (Smith 2017) and restore every piece of state afterwards.
 
@@ -102,7 +105,7 @@ def range_test(
             its peak for ``race_steps * race_eta**k`` steps at rung ``k``, and is scored
             on all of ``val_loader`` (required) by ``val_metric``; the best ``1/race_eta``
             go on. ``result.race`` holds the rungs, and ``result.suggest(for_schedule=
-            schedule)`` returns the winner. Everything is restored afterwards, as for
+            schedule)`` returns its answer, ``race_backoff`` decades below the winner. Everything is restored afterwards, as for
             the sweep. Cost: ``race_steps * (5 + 3 * 2) = 11 race_steps`` optimizer
             steps for the defaults.
         schedule: the schedule the race trains with: ``"constant"``, ``"cosine"``,
@@ -114,6 +117,9 @@ def range_test(
         race_steps: optimizer steps of each run of the first rung (default ``num_steps``).
         race_candidates: how many LRs start the race, >= 2.
         race_eta: the factor between rungs, >= 2.
+        race_backoff: decades the validated answer stays below the race's winner
+            (short runs favour larger LRs than the full run; measured on the finder zoo,
+            see docs/range_test.md).
 
     Returns:
         The :class:`~lrkit.range_test.RangeTestResult`.
@@ -238,6 +244,7 @@ def range_test(
                 steps=first_rung,
                 eta=eta,
                 schedule=name,
+                backoff=race_backoff,
             )
             result = dataclasses.replace(result, race=found)
     finally:
