@@ -48,7 +48,9 @@ from _report import command_line, machine_line, markdown_table, write_section
 from _zoo_trials import GRIDS, SCHEDULES, SWEEP, Cache, Race, Sweep, Trial, run_specs
 from lrkit.experiments.tasks._zoo import ZOO, zoo_task
 from lrkit.range_test import analyze, lightning, peak_lr, valley
+from lrkit.range_test._result import PEAK_MARGIN, PEAK_SHIFT
 from lrkit.range_test._suggest import EDGE_MARGIN, SHIFT
+from lrkit.torch._range_test import RACE_BACKOFF
 
 OPTIMIZERS = ("sgd", "adam")
 GRID_SEEDS = (0, 1, 2)
@@ -58,9 +60,10 @@ RACE_FRACTION = 0.12  # first rung of the race, as a fraction of the training bu
 PEERS = ("torch-lr-finder", "fastai valley", "lightning")
 
 # Constants cross-validated (the defaults are in the first position of each).
-SHIFTS = (SHIFT, 0.0, 0.3, 0.45, 0.6)
-EDGE_MARGINS = (EDGE_MARGIN, 0.6, 0.9, 1.5)
-SAFETIES = (0.7, 0.3, 0.5, 0.9)
+SHIFTS = (SHIFT, 0.0, 0.3, 0.6, 0.9)
+EDGE_MARGINS = (EDGE_MARGIN, 0.6, 0.9, 1.5, 1.8)
+SAFETIES = (0.7, 0.3, 0.5, 0.9, 1.1)
+RACE_BACKOFFS = (RACE_BACKOFF, 0.0, 0.1, 0.2, 0.5)
 PEAK_SHIFTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 PEAK_MARGINS = (0.0, 0.15, 0.3, 0.5, math.inf)
 
@@ -240,25 +243,49 @@ def fit_peak(datas: list[CaseData], cases: list[int], theta: Theta) -> Peak:
 def loto(datas: list[CaseData]) -> dict[str, Any]:
     """Leave-one-family-out: each family scored with constants fitted on the others."""
 
-    def fit(cases: list[int]) -> tuple[Theta, Peak]:
+    def fit(cases: list[int]) -> tuple[Theta, Peak, float]:
         theta = fit_theta(datas, cases)
-        return theta, fit_peak(datas, cases, theta)
+        return theta, fit_peak(datas, cases, theta), fit_backoff(datas, cases)
 
     folds = leave_one_group_out([d.case.family for d in datas], fit)
     out_const: dict[int, list[float | None]] = {}
     out_peak: dict[int, list[float | None]] = {}
-    for (theta, peak), held in folds.values():
+    out_race: dict[tuple[int, str], list[float | None]] = {}
+    for (theta, peak, backoff), held in folds.values():
         for i in held:
             out_const[id(datas[i])] = lrkit_lrs(datas[i], theta, None)
             out_peak[id(datas[i])] = lrkit_lrs(datas[i], theta, peak)
-    theta_all, peak_all = fit(list(range(len(datas))))
+            for sched in SCHEDULES:
+                out_race[id(datas[i]), sched] = race_lrs(datas[i], sched, backoff)
+    theta_all, peak_all, backoff_all = fit(list(range(len(datas))))
     return {
         "chosen": {fam: params for fam, (params, _) in folds.items()},
         "theta_all": theta_all,
         "peak_all": peak_all,
+        "backoff_all": backoff_all,
         "out_const": out_const,
         "out_peak": out_peak,
+        "out_race": out_race,
     }
+
+
+def race_lrs(data: CaseData, sched: str, backoff: float) -> list[float | None]:
+    """The validated answers (winner backed off by ``backoff`` decades) per race seed."""
+    return [r["winner"] * 10**-backoff for r in data.races[sched] if r["winner"] is not None]
+
+
+def fit_backoff(datas: list[CaseData], cases: list[int]) -> float:
+    """The race back-off with the least mean regret over both grids."""
+    with_races = [i for i in cases if all(datas[i].races[s] for s in SCHEDULES)]
+    if not with_races:
+        return RACE_BACKOFF
+    return argmin_mean(
+        list(RACE_BACKOFFS),
+        with_races,
+        lambda b, i: float(
+            np.mean([mean_regret(datas[i], s, race_lrs(datas[i], s, b)) for s in SCHEDULES])
+        ),
+    )
 
 
 # -- per-case summaries ------------------------------------------------------------------
@@ -338,7 +365,7 @@ def evaluate(datas: list[CaseData], cv: dict[str, Any]) -> dict[str, Any]:
             "constant",
             summarise(d, "constant", lrkit_lrs(d, default, None), cost),
         )
-        shipped_peak = lrkit_lrs(d, default, (0.5, 0.3))
+        shipped_peak = lrkit_lrs(d, default, (PEAK_SHIFT, PEAK_MARGIN))
         add("lrkit (shipped rule)", "cosine", summarise(d, "cosine", shipped_peak, cost))
         for name in PEERS:
             lrs = peer_lrs(d, name)
@@ -346,10 +373,17 @@ def evaluate(datas: list[CaseData], cv: dict[str, Any]) -> dict[str, Any]:
                 add(name, sched, summarise(d, sched, lrs, cost))
         for sched in SCHEDULES:
             races = d.races[sched]
-            if races:
-                winners = [r["winner"] for r in races]
-                steps = max(r["steps"] for r in races)
-                add("lrkit --validate", sched, summarise(d, sched, winners, steps / d.grid_steps))
+            if not races:  # not run (yet): kept out of the summaries
+                for kind in ("shipped", "out of sample", "in sample"):
+                    add(f"lrkit --validate ({kind})", sched, {"lr": None, "not_run": True})
+            else:
+                steps = max(r["steps"] for r in races) / d.grid_steps
+                shipped = race_lrs(d, sched, RACE_BACKOFF)
+                add("lrkit --validate (shipped)", sched, summarise(d, sched, shipped, steps))
+                oos = cv["out_race"][id(d), sched]
+                add("lrkit --validate (out of sample)", sched, summarise(d, sched, oos, steps))
+                ins = race_lrs(d, sched, cv["backoff_all"])
+                add("lrkit --validate (in sample)", sched, summarise(d, sched, ins, steps))
     return rows
 
 
@@ -375,6 +409,10 @@ def calibration(datas: list[CaseData], theta: Theta) -> dict[str, Any]:
 
 
 def _targets(summaries: list[dict[str, Any]], worst_limit: float, peers: list[float] | None) -> str:
+    if peers is not None:
+        peers = [p for s, p in zip(summaries, peers, strict=True) if not s.get("not_run")]
+    not_run = sum(bool(s.get("not_run")) for s in summaries)
+    summaries = [s for s in summaries if not s.get("not_run")]
     found = [s for s in summaries if s["lr"] is not None]
     n = len(summaries)
     if not found:
@@ -392,6 +430,8 @@ def _targets(summaries: list[dict[str, Any]], worst_limit: float, peers: list[fl
     ]
     if len(found) < n:
         parts.append(f"{n - len(found)} cases without a suggestion")
+    if not_run:
+        parts.append(f"{not_run} cases not run")
     if peers is not None:
         ok = sum(
             s["lr"] is not None and s["regret"] <= p + 1.0
@@ -429,14 +469,16 @@ def report(
         "lrkit (out of sample)",
         "lrkit (in sample)",
         "lrkit (shipped rule)",
-        "lrkit --validate",
+        "lrkit --validate (out of sample)",
+        "lrkit --validate (in sample)",
+        "lrkit --validate (shipped)",
         *PEERS,
     ):
         for sched in SCHEDULES:
             if name not in rows or sched not in rows[name]:
                 continue
             summ = rows[name][sched]
-            limit = 1.0 if name == "lrkit --validate" else 3.0
+            limit = 1.0 if name.startswith("lrkit --validate") else 3.0
             peers = best_peer[sched] if name.startswith("lrkit") else None
             table.append(
                 [
@@ -449,10 +491,14 @@ def report(
     th, pk = cv["theta_all"], cv["peak_all"]
     lines += [
         f"Constants chosen on all families (in sample): shift {th[0]:g}, edge margin {th[1]:g}, "
-        f"safety {th[2]:g}; peak shift {pk[0]:g}, peak margin {pk[1]:g}. Per held-out family: "
+        f"safety {th[2]:g}; peak shift {pk[0]:g}, peak margin {pk[1]:g}; race back-off "
+        f"{cv['backoff_all']:g}. Shipped: shift {SHIFT:g}, edge margin {EDGE_MARGIN:g}, "
+        f"safety 0.7; peak shift {PEAK_SHIFT:g}, peak margin {PEAK_MARGIN:g}; back-off "
+        f"{RACE_BACKOFF:g}. Chosen without each held-out family (shift, edge margin, safety; "
+        "peak shift, peak margin; back-off): "
         + "; ".join(
-            f"{fam}: ({t[0]:g}, {t[1]:g}, {t[2]:g}; {p[0]:g}, {p[1]:g})"
-            for fam, (t, p) in cv["chosen"].items()
+            f"{fam}: ({t[0]:g}, {t[1]:g}, {t[2]:g}; {p[0]:g}, {p[1]:g}; {b:g})"
+            for fam, (t, p, b) in cv["chosen"].items()
         )
         + ".",
         "",
@@ -484,9 +530,9 @@ def report(
                 f"{d.best_lr(sched):.2g}",
                 f"{d.scores[sched].mean(axis=1).max():.1f}",
             ]
-            for name in ("lrkit (out of sample)", "lrkit --validate", *PEERS):
+            for name in ("lrkit (out of sample)", "lrkit --validate (out of sample)", *PEERS):
                 s = rows.get(name, {}).get(sched, [None] * len(datas))[i]
-                if s is None:
+                if s is None or s.get("not_run"):
                     cells.append("")
                 elif s["lr"] is None:
                     cells.append("none")
@@ -507,7 +553,7 @@ def report(
                 "grid-best LR",
                 "best",
                 "lrkit (out of sample)",
-                "lrkit --validate",
+                "lrkit --validate (out of sample)",
                 *PEERS,
             ],
             per,

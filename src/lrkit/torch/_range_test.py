@@ -105,9 +105,9 @@ def range_test(
             its peak for ``race_steps * race_eta**k`` steps at rung ``k``, and is scored
             on all of ``val_loader`` (required) by ``val_metric``; the best ``1/race_eta``
             go on. ``result.race`` holds the rungs, and ``result.suggest(for_schedule=
-            schedule)`` returns its answer, ``race_backoff`` decades below the winner. Everything is restored afterwards, as for
-            the sweep. Cost: ``race_steps * (5 + 3 * 2) = 11 race_steps`` optimizer
-            steps for the defaults.
+            schedule)`` returns its answer, ``race_backoff`` decades below the winner.
+            Everything is restored afterwards, as for the sweep. Cost:
+            ``race_steps * (5 + 2 * 3) = 11 race_steps`` optimizer steps for the defaults.
         schedule: the schedule the race trains with: ``"constant"``, ``"cosine"``,
             ``"linear"``, ``"onecycle"``, ``"wsd"`` or a callable ``shape(p)`` of the
             fraction ``p`` of the run, peak 1 (see :func:`lrkit.range_test.schedule_shape`).
