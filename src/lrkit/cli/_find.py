@@ -224,8 +224,8 @@ def _validation_split(task: Any, args: argparse.Namespace) -> tuple[Any, dict[st
             f"--validate holds out 15% of the {n} training examples; too few remain for "
             f"--batch-size {args.batch_size}"
         )
-    train = torch.utils.data.Subset(task.train_set, range(n - n_val))
-    val = torch.utils.data.Subset(task.train_set, range(n - n_val, n))
+    train: Any = torch.utils.data.Subset(task.train_set, range(n - n_val))
+    val: Any = torch.utils.data.Subset(task.train_set, range(n - n_val, n))
     if isinstance(task.train_set, torch.utils.data.TensorDataset):
         x, y = task.train_set.tensors
         train = torch.utils.data.TensorDataset(x[: n - n_val], y[: n - n_val])
