@@ -210,7 +210,7 @@ class Race:
 
     @property
     def key(self) -> str:
-        return f"race/{self.task}/{self.optimizer}/{self.schedule}/{self.seed}/{self.race_steps}"
+        return f"race/{self.task}/{self.optimizer}/{self.schedule}/{self.seed}/{self.race_steps}/r2"
 
     def run(self) -> dict[str, Any]:
         import torch
@@ -232,7 +232,7 @@ class Race:
             task.loss_fn(),
             loader,
             validate=True,
-            val_loader=val,
+            race_loader=val,
             val_metric=task.score,
             schedule=self.schedule,
             race_steps=self.race_steps,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lrkit.range_test import NoSuggestionError, Race, Rung, analyze, lightning
+from lrkit.range_test import NoSuggestionError, Race, Rung, analyze, lightning, peak_lr
 
 LRS = np.logspace(-6, 1, 71)
 X = np.log10(LRS)
@@ -18,11 +18,11 @@ def _curve(descent: float, edge: float) -> np.ndarray:
     return 2.3 - 2.0 / (1 + np.exp(-3 * (X - descent))) + np.exp(4 * (X - edge))
 
 
-def test_cosine_peak_sits_half_a_decade_above_when_the_edge_is_far() -> None:
+def test_cosine_peak_is_twice_the_constant_lr() -> None:
     r = analyze(LRS, _curve(-4.0, 0.0))
     assert r.reliable and r.edge is not None
     peak = r.suggest(for_schedule="cosine")
-    assert math.log10(peak) - math.log10(r.suggestion) == pytest.approx(0.5)
+    assert math.log10(peak) - math.log10(r.suggestion) == pytest.approx(0.3)
     for name in ("linear", "onecycle", "wsd"):
         assert r.suggest(for_schedule=name) == pytest.approx(peak)
     assert r.suggest(for_schedule="constant") == r.suggestion
@@ -32,11 +32,12 @@ def test_the_edge_caps_the_peak() -> None:
     r = analyze(LRS, _curve(-3.0, -2.3))
     assert r.reliable and r.edge is not None
     peak = r.suggest(for_schedule="cosine")
-    # independent of the constants: never below the suggestion, never in the last
-    # 0.3 decades before the edge unless the suggestion itself is there
-    assert peak >= r.suggestion
-    assert math.log10(peak) <= max(math.log10(r.edge) - 0.3, math.log10(r.suggestion)) + 1e-12
-    assert math.log10(peak) - math.log10(r.suggestion) < 0.5
+    assert r.suggestion <= peak <= r.edge
+    # the cap, with explicit numbers: 10**min(-3 + 0.3, log10(edge) - margin)
+    assert peak_lr(1e-3, 1.5e-3) == pytest.approx(1.5e-3)
+    assert peak_lr(1e-3, 1.5e-3, margin=0.1) == pytest.approx(1.5e-3 / 10**0.1)
+    assert peak_lr(1e-3, 1.0, shift=0.5) == pytest.approx(10**-2.5)
+    assert peak_lr(1e-3, 1.1e-3, margin=0.5) == pytest.approx(1e-3)  # never below
 
 
 def test_the_edge_is_where_the_curve_turns_up() -> None:

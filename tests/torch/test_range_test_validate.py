@@ -88,7 +88,7 @@ def test_validate_restores_everything() -> None:
         loader,
         num_steps=60,
         validate=True,
-        val_loader=[(x[:64], y[:64])],
+        race_loader=[(x[:64], y[:64])],
         val_metric=lambda out, t: float((out.argmax(1) == t).double().mean()),
         schedule="cosine",
         race_steps=4,
@@ -109,7 +109,7 @@ def test_validate_restores_everything() -> None:
 def test_validate_needs_a_val_loader_and_a_known_schedule() -> None:
     model, data = _quadratic()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="val_loader"):
+    with pytest.raises(ValueError, match="race_loader"):
         range_test(model, opt, nn.functional.mse_loss, data, validate=True)
     with pytest.raises(ValueError, match="schedule"):
         range_test(model, opt, nn.functional.mse_loss, data, schedule="step")

@@ -237,7 +237,7 @@ def _validation_split(task: Any, args: argparse.Namespace) -> tuple[Any, dict[st
 
     options = {
         "validate": True,
-        "val_loader": val_loader,
+        "race_loader": val_loader,
         "val_metric": accuracy,
         "schedule": args.schedule,
         "race_steps": args.race_steps,

@@ -50,6 +50,7 @@ def range_test(
     safety: float = 0.7,
     state_dir: str | os.PathLike[str] | None = None,
     validate: bool = False,
+    race_loader: Iterable[Batch] | None = None,
     schedule: str | Callable[[float], float] = "constant",
     val_metric: Callable[[Any, Any], float] | None = None,
     race_steps: int | None = None,
@@ -103,11 +104,14 @@ def range_test(
             rise) by successive halving (:func:`lrkit.range_test.race`): each run starts
             from the state the test found, follows ``schedule`` with the candidate as
             its peak for ``race_steps * race_eta**k`` steps at rung ``k``, and is scored
-            on all of ``val_loader`` (required) by ``val_metric``; the best ``1/race_eta``
+            on all of ``race_loader`` (or ``val_loader``) by ``val_metric``; the best ``1/race_eta``
             go on. ``result.race`` holds the rungs, and ``result.suggest(for_schedule=
             schedule)`` returns its answer, ``race_backoff`` decades below the winner.
             Everything is restored afterwards, as for the sweep. Cost:
             ``race_steps * (5 + 2 * 3) = 11 race_steps`` optimizer steps for the defaults.
+        race_loader: the validation batches the race is scored on. Give this rather
+            than ``val_loader`` to keep the sweep on the training loss (``val_loader``
+            also turns every sweep point into a validation loss). Default: ``val_loader``.
         schedule: the schedule the race trains with: ``"constant"``, ``"cosine"``,
             ``"linear"``, ``"onecycle"``, ``"wsd"`` or a callable ``shape(p)`` of the
             fraction ``p`` of the run, peak 1 (see :func:`lrkit.range_test.schedule_shape`).
@@ -171,8 +175,9 @@ def range_test(
     if not isinstance(validate, bool):
         raise TypeError(f"validate must be True or False, got {validate!r}")
     shape = _race.schedule_shape(schedule)
-    if validate and val_loader is None:
-        raise ValueError("validate=True needs a val_loader to score the race on")
+    scored_on = race_loader if race_loader is not None else val_loader
+    if validate and scored_on is None:
+        raise ValueError("validate=True needs a race_loader (or val_loader) to score the race on")
     if val_metric is not None and not callable(val_metric):
         raise TypeError(f"val_metric must be callable, got {val_metric!r}")
     first_rung = num_steps if race_steps is None else _check_count("race_steps", race_steps)
@@ -218,13 +223,13 @@ def range_test(
             bandwidth=bandwidth,
             safety=safety,
         )
-        if validate and result.reliable and val_loader is not None:
+        if validate and result.reliable and scored_on is not None:
             runner = _RaceRunner(
                 model,
                 optimizer,
                 loss_fn,
                 train_loader,
-                val_loader,
+                scored_on,
                 unpack,
                 dev,
                 accum,
