@@ -426,28 +426,30 @@ def test_public_api() -> None:
     import lrkit.range_test as rt
     import lrkit.torch
 
-    assert sorted(rt.__all__) == [
-        "METHODS",
-        "NoSuggestionError",
-        "Race",
-        "Rung",
-        "SCHEDULES",
-        "lightning",
-        "peak_lr",
-        "race",
-        "race_candidates",
-        "schedule_shape",
-        "RangeTestResult",
-        "StopRule",
-        "StopState",
-        "analyze",
-        "fastai_curve",
-        "local_fit",
-        "minimum",
-        "plot_range_test",
-        "running_median",
-        "steepest",
-        "sweep_lrs",
-        "valley",
-    ]
+    assert sorted(rt.__all__) == sorted(
+        [
+            "METHODS",
+            "NoSuggestionError",
+            "Race",
+            "Rung",
+            "SCHEDULES",
+            "lightning",
+            "peak_lr",
+            "race",
+            "race_candidates",
+            "schedule_shape",
+            "RangeTestResult",
+            "StopRule",
+            "StopState",
+            "analyze",
+            "fastai_curve",
+            "local_fit",
+            "minimum",
+            "plot_range_test",
+            "running_median",
+            "steepest",
+            "sweep_lrs",
+            "valley",
+        ]
+    )
     assert "range_test" in lrkit.torch.__all__
