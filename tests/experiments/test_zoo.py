@@ -54,5 +54,7 @@ def test_classification_tasks_are_lab_tasks() -> None:
     assert "zoo-spirals-relu-b256" not in registered_tasks()  # batch variants: same task
     task = get_task("zoo-digits-cnn")
     assert task.num_classes == 10 and task.train_size == len(zoo_task("digits-cnn").data().y_train)
+    assert task.val_set is not None
+    assert get_task("zoo-friedman-mlp").num_classes is None
     with pytest.raises(ValueError, match="unknown zoo task"):
         zoo_task("nope")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import write_text
+from ..range_test._race import SCHEDULES
 from ._common import CLIError, listing, positive_int, preflight
 
 __all__ = ["register", "run"]

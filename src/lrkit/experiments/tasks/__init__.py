@@ -65,3 +65,5 @@ def diabetes_task(*, num_samples: int | None = None, seed: int = 0) -> Task:
 
 register_task("tiny-lm", tiny_lm_task, "character Transformer LM (offline text), perplexity")
 register_task("diabetes", diabetes_task, "sklearn diabetes regression (bundled), MLP, R²")
+
+from . import _zoo  # noqa: E402, F401  (the finder zoo registers its tasks)

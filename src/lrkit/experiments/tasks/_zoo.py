@@ -31,9 +31,9 @@ two batch sizes of one problem), so that leave-one-task-out cross-validation lea
 the whole family out. The metric is in percent: accuracy, or ``100 R^2`` for the
 regression, so that a "point" means the same in both.
 
-The classification tasks are also registered as lab tasks named ``zoo-<name>`` (for
-``lrkit find`` and ``lrkit compare``); the regression joins them once the lab's
-:class:`~lrkit.experiments.Task` carries a metric other than accuracy.
+Every task (but the batch-size variants) is also registered as a lab task named
+``zoo-<name>`` (for ``lrkit find`` and ``lrkit compare``), the regression with the
+lab's ``r2`` metric.
 """
 
 from __future__ import annotations
@@ -415,7 +415,7 @@ def zoo_task(name: str) -> ZooTask:
 
 
 def _as_lab_task(zoo: ZooTask) -> Callable[..., Any]:
-    """A lab task factory (train on the training split, test on the test split)."""
+    """A lab task factory: the zoo's train, validation and test splits and its metric."""
 
     def factory(*, num_samples: int | None = None, seed: int = 0) -> Any:
         import torch
@@ -425,19 +425,20 @@ def _as_lab_task(zoo: ZooTask) -> Callable[..., Any]:
         if num_samples is not None:
             raise ValueError(f"zoo-{zoo.name} has a fixed size; do not pass num_samples")
         d = zoo.data()
-        train = torch.utils.data.TensorDataset(
-            torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
-        )
-        test = torch.utils.data.TensorDataset(
-            torch.from_numpy(d.x_test), torch.from_numpy(d.y_test)
-        )
+
+        def tensors(x: np.ndarray, y: np.ndarray) -> Any:
+            return torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+
+        regression = zoo.metric == "r2"
         return Task(
             name=f"zoo-{zoo.name}",
             model_fn=zoo.model_fn,
-            train_set=train,
-            test_set=test,
+            train_set=tensors(d.x_train, d.y_train),
+            val_set=tensors(d.x_val, d.y_val),
+            test_set=tensors(d.x_test, d.y_test),
             loss_fn=zoo.loss_fn(),
-            num_classes=int(d.y_train.max()) + 1,
+            num_classes=None if regression else int(d.y_train.max()) + 1,
+            metric="r2" if regression else "accuracy",
             description=f"finder zoo: {zoo.kind}, batch {zoo.batch_size}",
         )
 
@@ -448,7 +449,7 @@ def _register() -> None:
     from .._tasks import register_task
 
     for zoo in ZOO:
-        if zoo.metric == "acc" and not re.search(r"-b[0-9]+$", zoo.name):
+        if not re.search(r"-b[0-9]+$", zoo.name):  # a batch-size variant is the same task
             register_task(f"zoo-{zoo.name}", _as_lab_task(zoo), f"finder zoo: {zoo.kind}")
 
 
