@@ -32,6 +32,10 @@ EXPECTED = {
         "fingerprint", "from_config", "higher_lr_batch", "higher_momentum",
         "increase_batch_instead", "linear_scaling", "noise_scale", "parse", "round_batch",
         "sqrt_scaling",
+        # adaptive batch growth and the Adam-aware conversion (issue 13)
+        "LR_COUPLINGS", "AdamBatchFromLR", "AdamMatchedLR", "AdaptiveBatch",
+        "AdaptiveBatchState", "BatchDecision", "BatchPiecewise", "adam_equivalent_batch_size",
+        "increase_batch_instead_adam",
     },
 }  # fmt: skip
 
@@ -39,6 +43,7 @@ TORCH_API = {
     "AccumulationResult", "GradientNoiseScale", "LRScheduler", "NoiseScaleState",
     "PlateauScheduler", "ScheduledBatchSampler", "ScheduledLoader", "accumulate_gradients",
     "grad_sq_norm", "range_test",
+    "AdaptiveBatchSize",
 }  # fmt: skip
 
 

@@ -29,6 +29,19 @@ from typing import Any
 
 from .._config import ConfigError, fingerprint, parse_spec
 from .._config import from_config as _from_config
+from ._adam import (
+    AdamBatchFromLR,
+    AdamMatchedLR,
+    adam_equivalent_batch_size,
+    increase_batch_instead_adam,
+)
+from ._adaptive import (
+    LR_COUPLINGS,
+    AdaptiveBatch,
+    AdaptiveBatchState,
+    BatchDecision,
+    BatchPiecewise,
+)
 from ._base import CLOCKS, BatchSchedule, round_batch
 from ._convert import (
     BatchMatchedLR,
@@ -45,16 +58,24 @@ from ._schedules import BatchConstant, BatchFromLR, BatchLinear, BatchStep
 __all__ = [
     "CLOCKS",
     "LAST_BATCH",
+    "LR_COUPLINGS",
+    "AdamBatchFromLR",
+    "AdamMatchedLR",
+    "AdaptiveBatch",
+    "AdaptiveBatchState",
     "BatchConstant",
+    "BatchDecision",
     "BatchFromLR",
     "BatchLinear",
     "BatchMatchedLR",
     "BatchOnPlateau",
+    "BatchPiecewise",
     "BatchPlan",
     "BatchPlateauState",
     "BatchSchedule",
     "BatchStep",
     "ConfigError",
+    "adam_equivalent_batch_size",
     "clock_time",
     "count_updates",
     "epoch_batch_sizes",
@@ -64,6 +85,7 @@ __all__ = [
     "higher_lr_batch",
     "higher_momentum",
     "increase_batch_instead",
+    "increase_batch_instead_adam",
     "linear_scaling",
     "noise_scale",
     "parse",
@@ -72,14 +94,14 @@ __all__ = [
 ]
 
 
-def from_config(config: dict[str, Any]) -> BatchSchedule | BatchPlan:
-    """Rebuild a batch schedule (or a :class:`BatchPlan`) from its ``to_config()``.
+def from_config(config: dict[str, Any]) -> BatchSchedule | BatchPlan | AdaptiveBatch:
+    """Rebuild a batch schedule (a :class:`BatchPlan`, an :class:`AdaptiveBatch`) from ``to_config()``.
 
     Raises:
         ConfigError: unknown name, bad fields, or the config of something else.
     """
     value = _from_config(config)
-    if not isinstance(value, (BatchSchedule, BatchPlan)):
+    if not isinstance(value, (BatchSchedule, BatchPlan, AdaptiveBatch)):
         raise ConfigError(f"{config.get('name')!r} is not a batch schedule")
     return value
 
