@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -72,7 +73,9 @@ def test_granularity_holds_for_every_batch():
     state = _run(ctl, [30.0 * u for u in range(1, 60)])
     sizes = [d.new_batch_size for d in state.decisions]
     assert sizes and all(s % 12 == 0 and s % 24 == 0 for s in sizes)
-    assert all(b // a in (3, 9, 27) or b == 24 * 50 for a, b in zip([24, *sizes], sizes))
+    assert all(
+        b // a in (3, 9, 27) or b == 24 * 50 for a, b in zip([24, *sizes], sizes, strict=False)
+    )
 
 
 def test_never_shrinks_by_default_and_shrinks_when_asked():
@@ -143,7 +146,8 @@ def test_auto_cap_is_the_measured_noise_scale_bounded_by_a_tenth_of_the_data():
     # then min(2000, 0.1 * 4000) = 400.
     assert state.b_simple_early == 101.0
     assert caps == [None, None, 96, 96, 96, 344, 344, 344, 400, 400]
-    # 16 -> 64 (64 <= 101 < 128, cap 96 allows it); 64 -> 256 at u=6 (256 <= 350 < 512, 344 // 64 = 5)
+    # 16 -> 64 (64 <= 101 < 128, cap 96 allows it);
+    # 64 -> 256 at u=6 (256 <= 350 < 512, 344 // 64 = 5)
     assert _changes(state)[:2] == [(3, 16, 64), (6, 64, 256)]
     assert [d.max_batch_size for d in state.decisions][:2] == [96, 344]
     assert all(d.new_batch_size <= d.max_batch_size for d in state.decisions)
@@ -197,7 +201,7 @@ def test_random_traces_match_a_brute_force_reference(
     assert _changes(state) == expected
     sizes = [b0] + [d.new_batch_size for d in state.decisions]
     assert all(s % granularity == 0 and s <= cap for s in sizes)
-    assert all(b > a and b % a == 0 for a, b in zip(sizes, sizes[1:]))
+    assert all(b > a and b % a == 0 for a, b in itertools.pairwise(sizes))
 
 
 def test_state_round_trip_mid_run_into_fresh_objects():
@@ -244,7 +248,7 @@ def test_piecewise_schedule_against_a_loop_and_its_config():
     s = BatchPiecewise(4, boundaries=[0.5, 2, 2.25], batch_sizes=[8, 32, 16], clock="sample")
     for t in np.linspace(0, 3, 61):
         expected = 4
-        for b, v in zip([0.5, 2, 2.25], [8, 32, 16]):
+        for b, v in zip([0.5, 2, 2.25], [8, 32, 16], strict=False):
             if t >= b:
                 expected = v
         assert s(float(t)) == expected

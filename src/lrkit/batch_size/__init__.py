@@ -95,7 +95,7 @@ __all__ = [
 
 
 def from_config(config: dict[str, Any]) -> BatchSchedule | BatchPlan | AdaptiveBatch:
-    """Rebuild a batch schedule (a :class:`BatchPlan`, an :class:`AdaptiveBatch`) from ``to_config()``.
+    """Rebuild a batch schedule, :class:`BatchPlan` or :class:`AdaptiveBatch` from ``to_config()``.
 
     Raises:
         ConfigError: unknown name, bad fields, or the config of something else.

@@ -16,6 +16,7 @@ a :class:`~lrkit.torch.ScheduledLoader` follows them like any batch schedule.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -83,7 +84,7 @@ class BatchPiecewise(BatchSchedule):
             if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
                 raise TypeError(f"{name} must be a list, got {value!r}")
         bounds = tuple(check_number("boundaries", b) for b in self.boundaries)
-        if any(b < 0 for b in bounds) or any(b <= a for a, b in zip(bounds, bounds[1:])):
+        if any(b < 0 for b in bounds) or any(b <= a for a, b in itertools.pairwise(bounds)):
             raise ValueError(
                 f"boundaries must be strictly increasing and >= 0, got {list(self.boundaries)!r}"
             )
@@ -390,9 +391,10 @@ class AdaptiveBatch(Configurable):
     def update(self, state: AdaptiveBatchState, b_simple: float, time: float) -> AdaptiveBatchState:
         """Count one optimizer update and maybe change the batch (pure: returns a new state).
 
-        Call it after each update with the smoothed ``B_simple`` (NaN, infinite or
-        <= 0 while no usable estimate exists: it counts the update and decides nothing) and ``time``, the clock
-        at which the next batch starts (``ScheduledLoader.time`` after the batch).
+        Call it after each update with the smoothed ``B_simple`` and ``time``, the
+        clock at which the next batch starts (``ScheduledLoader.time`` after the
+        batch). A ``B_simple`` that is NaN, infinite or <= 0 (no usable estimate yet)
+        counts the update and decides nothing.
 
         Raises:
             TypeError, ValueError: ``b_simple`` not a number, a negative or non-finite
