@@ -6,6 +6,7 @@ Install with ``pip install lrkit[torch]``.
 from __future__ import annotations
 
 from ._accumulate import AccumulationResult, accumulate_gradients, grad_sq_norm
+from ._adaptive_batch import AdaptiveBatchSize
 from ._batching import ScheduledBatchSampler, ScheduledLoader
 from ._noise_scale import GradientNoiseScale, NoiseScaleState
 from ._plateau import PlateauScheduler
@@ -14,6 +15,7 @@ from ._scheduler import LRScheduler
 
 __all__: list[str] = [
     "AccumulationResult",
+    "AdaptiveBatchSize",
     "GradientNoiseScale",
     "LRScheduler",
     "NoiseScaleState",

@@ -59,6 +59,16 @@ def _check_index(name: str, value: Any, low: int = 0) -> int:
     return int(value)
 
 
+def _batch_source(value: Any) -> Any:
+    """``value`` when it is a batch source (has a ``schedule`` that is a BatchSchedule)."""
+    if isinstance(value, (BatchSchedule, int)):
+        return None
+    schedule = getattr(value, "schedule", None)
+    if not isinstance(schedule, BatchSchedule):
+        return None  # the sampler's check names the bad argument
+    return value
+
+
 class ScheduledBatchSampler(Sampler[list[int]]):
     """Yield index lists whose global sizes follow ``batch_size``; pass as ``batch_sampler``.
 
@@ -213,9 +223,17 @@ class ScheduledLoader:
     :attr:`batch_size` is the global size (weight the loss by
     ``local_size * world_size / batch_size``, which :func:`accumulate_gradients` does).
 
+    A *batch source* (an object whose ``schedule`` attribute is the
+    :class:`~lrkit.batch_size.BatchSchedule` in force, e.g. :class:`AdaptiveBatchSize`)
+    may change its schedule between batches: the loader checks it after every batch
+    and, when it changed, continues from the next unseen sample with the new
+    schedule (batches prefetched by workers are dropped, none of the old size is
+    handed out).
+
     Args:
         dataset: a map-style dataset.
-        batch_size: a :class:`~lrkit.batch_size.BatchSchedule` of global batch sizes, or an int.
+        batch_size: a :class:`~lrkit.batch_size.BatchSchedule` of global batch sizes, an
+            int, or a batch source.
         shuffle, seed, last_batch: as in :class:`ScheduledBatchSampler`.
         rank, world_size: None to take them from ``torch.distributed``.
         num_workers, prefetch_factor, persistent_workers, pin_memory, collate_fn,
@@ -258,9 +276,10 @@ class ScheduledLoader:
                 (dist.get_world_size() if ready else 1) if world_size is None else world_size
             )
         num_workers = _check_index("num_workers", num_workers)
+        self._source = _batch_source(batch_size)
         self.sampler = ScheduledBatchSampler(
             len(dataset),
-            batch_size,
+            batch_size if self._source is None else self._source.schedule,
             shuffle=shuffle,
             seed=seed,
             last_batch=last_batch,
@@ -289,8 +308,8 @@ class ScheduledLoader:
 
     @property
     def schedule(self) -> BatchSchedule:
-        """The batch-size schedule (global batch sizes)."""
-        return self.sampler.schedule
+        """The batch-size schedule (global batch sizes); a batch source's current one."""
+        return self.sampler.schedule if self._source is None else self._source.schedule
 
     @property
     def epoch(self) -> int:
@@ -326,6 +345,7 @@ class ScheduledLoader:
         (Lightning's, after a mid-epoch checkpoint) stop at the epoch's real end. Once
         an epoch's last batch is handed out, it is the next epoch's length.
         """
+        self._sync_schedule()
         epoch = self.sampler.plan(self._epoch, self._position).epoch
         return len(self.sampler.global_sizes(epoch, 0))
 
@@ -346,7 +366,14 @@ class ScheduledLoader:
             self._epoch, self._position = epoch, 0
             self._generation += 1
 
+    def _sync_schedule(self) -> BatchSchedule:
+        """Point the sampler at a batch source's schedule in force (no-op for a fixed one)."""
+        if self._source is not None:
+            self.sampler.schedule = self._source.schedule
+        return self.sampler.schedule
+
     def __iter__(self) -> Iterator[Any]:
+        schedule = self._sync_schedule()
         plan = self.sampler.plan(self._epoch, self._position)
         self._epoch, self._position = plan.epoch, plan.start
         self._generation += 1
@@ -370,6 +397,18 @@ class ScheduledLoader:
             if k == last:  # the epoch is over once its last batch is handed out
                 self._epoch, self._position = plan.epoch + 1, 0
             yield batch
+            if (
+                k < last
+                and self._source is not None
+                and self._source.schedule is not schedule
+                and generation == self._generation
+            ):
+                break  # a batch source decided
+        else:
+            return
+        # the rest of the epoch from the next unseen sample, with the new sizes (the
+        # batches that workers prefetched are dropped with the old iterator)
+        yield from self.__iter__()
 
     def state_dict(self) -> dict[str, Any]:
         """Progress as plain data: epoch, position, and what must match on resume."""
