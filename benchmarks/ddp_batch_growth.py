@@ -53,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
+from _report import command_line, machine_line, markdown_table, write_section  # noqa: E402
 
 SCHEDULES = ("decaying-lr", "increasing-batch")
 MILESTONES = (0.3, 0.6, 0.8)  # fractions of the epochs, as in the smith2018 set-up
@@ -268,38 +269,71 @@ def predict(batches: list[int], world: int, a: float, b: float, o: float, comm: 
     return float(len(batches) * (a + (1 - o) * comm) + b * per.sum())
 
 
-def _figure(proj: dict, measured: dict, path: Path) -> None:
+def project(
+    batches_of: dict[str, list[int]], a: float, b: float, o: float, size: float
+) -> tuple[dict[tuple[str, float], list[float]], list[list[Any]], list[list[Any]]]:
+    """Wall time of both schedules for every W and bandwidth; where each stops scaling."""
+    proj: dict[tuple[str, float], list[float]] = {}
+    best_rows: list[list[Any]] = []
+    for bw in BANDWIDTHS:
+        beta = bw * 1e9 / 8
+        for s in SCHEDULES:
+            times = [
+                predict(batches_of[s], w, a, b, o, _ring(w, size, ALPHA, beta)) for w in WORLDS
+            ]
+            proj[(s, bw)] = times
+            k = int(np.argmin(times))
+            # where it stops scaling: the first W whose doubling saves < 10%
+            stop = next(
+                (WORLDS[i] for i in range(len(WORLDS) - 1) if times[i + 1] > 0.9 * times[i]),
+                WORLDS[-1],
+            )
+            best_rows.append(
+                [f"{bw:g}", s, stop, WORLDS[k], f"{times[k]:.3g}", f"{times[0] / times[k]:.1f}x"]
+            )
+    ratio_rows = []
+    for bw in BANDWIDTHS:
+        dec, inc = proj[("decaying-lr", bw)], proj[("increasing-batch", bw)]
+        ratio_rows.append([f"{bw:g}", *(f"{dec[i] / inc[i]:.1f}" for i in (0, 1, 3, 5, 7, 10))])
+    return proj, best_rows, ratio_rows
+
+
+def _figure(panels: list[tuple[str, dict]], measured: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # a script, not a library function
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5))
     styles = {"decaying-lr": "-", "increasing-batch": "--"}
     colors = dict(zip(BANDWIDTHS, ("tab:red", "tab:blue", "tab:green"), strict=True))
-    for (schedule, bw), times in proj.items():
-        ax.plot(WORLDS, times, styles[schedule], color=colors[bw], label=f"{schedule}, {bw:g} Gb/s")
-    for schedule, points in measured.items():
-        ws, ts = zip(*points, strict=True)
-        marker = "o" if schedule == "decaying-lr" else "s"
-        ax.plot(ws, ts, marker, color="black", mfc="none", label=f"{schedule}, measured here")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("workers W")
-    ax.set_ylabel("wall time of the run (s)")
-    ax.set_title("MNIST-1D CNN, same epochs: decaying LR vs increasing batch")
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(True, which="both", alpha=0.3)
+    for ax, (title, proj) in zip(np.atleast_1d(axes), panels, strict=True):
+        for (schedule, bw), times in proj.items():
+            ax.plot(
+                WORLDS, times, styles[schedule], color=colors[bw], label=f"{schedule}, {bw:g} Gb/s"
+            )
+        if measured:
+            for schedule, points in measured.items():
+                ws, ts = zip(*points, strict=True)
+                marker = "o" if schedule == "decaying-lr" else "s"
+                ax.plot(ws, ts, marker, color="black", mfc="none", label=f"{schedule}, measured")
+            measured = {}  # on the first panel only
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("workers W")
+        ax.set_ylabel("projected wall time of the run (s)")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def launcher(args: argparse.Namespace) -> None:
-    from _report import command_line, machine_line, markdown_table, write_section
-
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every (W, schedule) ``--repeats`` times, interleaved; the raw numbers."""
     uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    runs: dict[tuple[int, str], list[dict]] = {}
+    runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "mnist1d.npz"
         _data(data, args.samples)
@@ -309,10 +343,25 @@ def launcher(args: argparse.Namespace) -> None:
                 for schedule in SCHEDULES:
                     out = Path(tmp) / f"{schedule}-w{world}-r{rep}"
                     run = _launch(world, schedule, out, args, data)
-                    runs.setdefault((world, schedule), []).append(run)
+                    runs.append(run)
                     print(f"W={world} {schedule} rep {rep}: {run['wall']:.1f} s", flush=True)
     uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    return {
+        "command": command_line(),
+        "machine": machine_line(),
+        "uptime": [uptime_before, uptime_after],
+        "n_train": n_train,
+        "args": {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str))},
+        "runs": runs,
+    }
 
+
+def report(raw: dict[str, Any], scale: float) -> str:
+    """The docs section (and the figure) from the raw numbers of :func:`measure`."""
+    args = argparse.Namespace(**raw["args"])
+    runs: dict[tuple[int, str], list[dict]] = {}
+    for run in raw["runs"]:
+        runs.setdefault((run["world"], run["schedule"]), []).append(run)
     a, b = _fit_compute([r for s in SCHEDULES for r in runs[(1, s)]])
     a_cpu, b_cpu = _fit_compute([r for s in SCHEDULES for r in runs[(1, s)]], column=3)
     points = [p for s in SCHEDULES for r in runs[(2, s)] for p in r["allreduce_by_size"]]
@@ -344,101 +393,95 @@ def launcher(args: argparse.Namespace) -> None:
                     f"{100 * statistics.mean(r['test_acc'] for r in rs):.1f}",
                 ]
             )
-    ratio = {
-        w: statistics.median(r["wall"] for r in runs[(w, "decaying-lr")])
-        / statistics.median(r["wall"] for r in runs[(w, "increasing-batch")])
-        for w in (1, 2)
-    }
-    speedup = {
-        s: statistics.median(r["wall"] for r in runs[(1, s)])
-        / statistics.median(r["wall"] for r in runs[(2, s)])
-        for s in SCHEDULES
-    }
+    med = {k: statistics.median(r["wall"] for r in v) for k, v in runs.items()}
+    ratio = {w: med[(w, "decaying-lr")] / med[(w, "increasing-batch")] for w in (1, 2)}
+    speedup = {s: med[(1, s)] / med[(2, s)] for s in SCHEDULES}
 
     batches_of = {s: [int(x[0]) for x in runs[(1, s)][0]["steps"]] for s in SCHEDULES}
-    proj: dict[tuple[str, float], list[float]] = {}
-    best_rows = []
-    for bw in BANDWIDTHS:
-        beta = bw * 1e9 / 8
-        for s in SCHEDULES:
-            times = [
-                predict(batches_of[s], w, a_cpu, b_cpu, o, _ring(w, size, ALPHA, beta))
-                for w in WORLDS
-            ]
-            proj[(s, bw)] = times
-            k = int(np.argmin(times))
-            # where it stops scaling: the first W whose doubling saves < 10%
-            stop = next(
-                (WORLDS[i] for i in range(len(WORLDS) - 1) if times[i + 1] > 0.9 * times[i]),
-                WORLDS[-1],
-            )
-            best_rows.append(
-                [f"{bw:g}", s, stop, WORLDS[k], f"{times[k]:.2f}", f"{times[0] / times[k]:.1f}x"]
-            )
-    ratio_rows = []
-    for bw in BANDWIDTHS:
-        dec, inc = proj[("decaying-lr", bw)], proj[("increasing-batch", bw)]
-        ratio_rows.append([f"{bw:g}", *(f"{dec[i] / inc[i]:.1f}" for i in (0, 1, 3, 5, 7, 10))])
-
+    proj, best_rows, ratio_rows = project(batches_of, a_cpu, b_cpu, o, size)
+    proj_k, best_k, ratio_k = project(batches_of, a_cpu, b_cpu * scale, o, size * scale)
     img = ROOT / "docs" / "img" / "ddp_batch_growth.png"
-    _figure(proj, measured, img)
+    _figure(
+        [
+            (f"this CNN ({params} weights), measured compute", proj),
+            (
+                f"a {scale:g}x larger model ({params * scale / 1e6:.1f}M weights, "
+                f"{scale:g}x compute)",
+                proj_k,
+            ),
+        ],
+        measured,
+        img,
+    )
     caps = batches_of["increasing-batch"]
     header = "W,schedule,updates,all-reduces,wall (s),CPU (s),comm (s),model (s),test acc %"
     measured_table = markdown_table(header.split(","), rows)
-    best_table = markdown_table(
-        ["Gb/s", "schedule", "stops scaling at W", "fastest W", "fastest (s)", "speed-up"],
-        best_rows,
-    )
-    body = f"""## Measured: DDP on this machine, and the projection
+    best_header = ["Gb/s", "schedule", "stops scaling at W", "fastest W", "fastest (s)", "speed-up"]
+    ratio_header = ["Gb/s", "W=1", "W=2", "W=8", "W=32", "W=128", "W=1024"]
+    up0, up1 = raw["uptime"]
+    return f"""## Measured: DDP on this machine, and the projection
 
-Command: `{command_line()}`; {machine_line()}.
-Load: before `{uptime_before}`; after `{uptime_after}` (2 cores shared with other
+Command: `{raw["command"]}`; {raw["machine"]}.
+Load: before `{up0}`; after `{up1}` (2 cores shared with other
 engineers' jobs: W = 2 competes with them for the second core).
 
-MNIST-1D ({n_train} training samples), the smith2018 CNN ({params} weights, one
+MNIST-1D ({raw["n_train"]} training samples), the smith2018 CNN ({params} weights, one
 DDP bucket of {size} bytes), SGD momentum {MOMENTUM}, {args.epochs} epochs, LR {LR} at
 batch {args.batch_size}, milestones at 30/60/80% (x{GAMMA:g}); increasing-batch grows
 {args.batch_size} -> {max(caps)} (cap {args.cap}) and decays the LR past it. Median of
 {args.repeats} runs each, W = 1 and W = 2 interleaved run by run. "wall" is the
-slowest rank's training loop; "comm" is the sum over all-reduces of the time from
-launch to completion (DDP comm hook).
+slowest rank's training loop, "CPU" rank 0's CPU time in it; "comm" is the sum over
+all-reduces of the time from launch to completion (a DDP comm hook; it includes the
+wait for the gloo thread to be scheduled on this loaded machine, even at W = 1).
 
 {measured_table}
 
 - Wall-time ratio decaying-lr / increasing-batch: **{ratio[1]:.2f}** at W = 1,
-  **{ratio[2]:.2f}** at W = 2.
+  **{ratio[2]:.2f}** at W = 2: the same epochs in {len(caps)} instead of
+  {len(batches_of["decaying-lr"])} updates, hence as many fewer all-reduces.
 - Speed-up from W = 1 to W = 2: decaying-lr {speedup["decaying-lr"]:.2f}x,
   increasing-batch {speedup["increasing-batch"]:.2f}x.
 
 Cost model fitted: per update `a = {1e3 * a:.3f} ms`, per sample `b = {1e6 * b:.1f} us`
 (least squares of wall time over every W = 1 update; from CPU time instead,
 `a_cpu = {1e3 * a_cpu:.3f} ms`, `b_cpu = {1e6 * b_cpu:.1f} us`); all-reduce at W = 2
-`alpha_2 = {1e6 * alpha2:.0f} us`,
-`beta_2 = {beta2 / 1e6:.0f} MB/s` (gloo over loopback, {len(SIZES)} message sizes
-{SIZES[0]} B .. {SIZES[-1] // 2**20} MiB), so one bucket costs `c = {1e3 * c2:.3f} ms`;
-overlap `o = {o:.2f}` (share of the hook-timed all-reduce hidden behind compute,
-fitted on the W = 2 updates). The "model" column predicts each run from these
-numbers; its largest error is {100 * max(valid):.0f}%.
+`alpha_2 = {1e6 * alpha2:.0f} us`, `beta_2 = {beta2 / 1e6:.0f} MB/s` (gloo over loopback,
+{len(SIZES)} message sizes {SIZES[0]} B .. {SIZES[-1] // 2**20} MiB), so one bucket costs
+`c = {1e3 * c2:.3f} ms`; overlap `o = {o:.2f}` (the share of the hook-timed
+all-reduce hidden behind compute, fitted on the W = 2 updates). The "model" column
+predicts each run from these numbers (wall-time fit); its largest error is
+{100 * max(valid):.0f}%.
 
 Assumptions of the projection: compute per sample and per-update overhead as the
 CPU time measured at W = 1, `a_cpu` and `b_cpu` (a dedicated core per worker: the
-wall-time fit carries this machine's load); a worker's share is
-`ceil(B / W)` samples, so workers beyond `B` idle; a ring all-reduce
+wall-time fit carries this machine's load); a worker's share is `ceil(B / W)`
+samples, so workers beyond `B` idle; a ring all-reduce
 `2 (W - 1) alpha + 2 (W - 1) / W * S / beta` with `alpha = {1e6 * ALPHA:g} us` per hop
 and bandwidth `beta` as given; overlap `o` as fitted; no stragglers, no data-loading
-bottleneck, same updates as measured.
+bottleneck, the same updates as measured. "Stops scaling" is the first W whose
+doubling saves less than 10%.
 
-{best_table}
+This CNN: the per-update overhead `a_cpu` (optimizer, loader, DDP bookkeeping) is
+larger than the compute of a whole batch of {args.batch_size}, so neither schedule
+gains much from workers; increasing-batch wins by doing fewer updates.
 
-"Stops scaling" is the first W whose doubling saves less than 10%.
+{markdown_table(best_header, best_rows)}
+
 Projected wall-time ratio decaying-lr / increasing-batch:
 
-{markdown_table(["Gb/s", "W=1", "W=2", "W=8", "W=32", "W=128", "W=1024"], ratio_rows)}
+{markdown_table(ratio_header, ratio_rows)}
+
+A {scale:g}x larger model (hypothetical: `b_cpu` and the bucket x{scale:g}, `a_cpu` as
+measured), where compute dominates as in the paper's setting: decaying-lr stops
+scaling near its batch of {args.batch_size} (a worker cannot take less than one sample),
+increasing-batch keeps scaling towards its largest batch, {max(caps)}.
+
+{markdown_table(best_header, best_k)}
+
+{markdown_table(ratio_header, ratio_k)}
 
 ![projection](img/ddp_batch_growth.png)
 """
-    write_section("ddp_batch_growth", body, ROOT / "docs" / "batch_size.md")
-    print(body)
 
 
 def main() -> None:
@@ -450,13 +493,20 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--cap", type=int, default=800)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--scale", type=float, default=1000.0, help="the larger model's factor")
+    parser.add_argument("--raw", type=Path, default=Path(tempfile.gettempdir()) / "lrkit-ddp.json")
+    parser.add_argument("--report-only", action="store_true", help="re-report --raw, no runs")
     parser.add_argument("--data", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.worker:
         worker(args)
-    else:
-        launcher(args)
+        return
+    if not args.report_only:
+        args.raw.write_text(json.dumps(measure(args)))
+    body = report(json.loads(args.raw.read_text()), args.scale)
+    write_section("ddp_batch_growth", body, ROOT / "docs" / "batch_size.md")
+    print(body)
 
 
 if __name__ == "__main__":
