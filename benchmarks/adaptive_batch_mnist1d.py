@@ -37,15 +37,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import torch
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import command_line, machine_line, markdown_table, write_section
 from ddp_batch_growth import GAMMA, MILESTONES, MOMENTUM, _data, _model
-
 from lrkit.batch_size import AdaptiveBatch, BatchConstant, increase_batch_instead
 from lrkit.schedules import Constant, MultiStepDecay
 from lrkit.torch import AdaptiveBatchSize, GradientNoiseScale, ScheduledLoader, accumulate_gradients
 
+HERE = Path(__file__).resolve().parent
 ROWS = ("decaying-lr", "increasing-batch", "adaptive-batch", "constant-lr")
 
 
@@ -158,9 +157,12 @@ def main() -> None:
         for row in rows:
             res = run(row, data, args, seed)
             results[row].append(res)
-            print(f"{row} seed {seed}: {res['updates']} updates, acc {100 * res['acc']:.1f}%,"
-                  f" {res['cpu']:.0f} s CPU, decisions "
-                  f"{[(d['update'], d['new_batch_size']) for d in res['decisions']]}", flush=True)  # fmt: skip
+            steps = [(d["update"], d["new_batch_size"]) for d in res["decisions"]]
+            print(
+                f"{row} seed {seed}: {res['updates']} updates, acc {100 * res['acc']:.1f}%,"
+                f" {res['cpu']:.0f} s CPU, decisions {steps}",
+                flush=True,
+            )
     up1 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     table = []
     for row in rows:
