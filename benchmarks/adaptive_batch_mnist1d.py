@@ -7,10 +7,10 @@ momentum 0.9. Rows, each over ``--seeds`` seeds, the same epochs:
 
 - ``decaying-lr``: batch ``B0``, the LR divided by 5 at 30/60/80% of the epochs;
 - ``increasing-batch``: ``increase_batch_instead`` of it (the paper's milestones);
-- ``adaptive-batch``: constant LR, the batch grows x2 whenever the smoothed
-  ``B_simple`` reaches the next batch (no milestones set by hand), ``lr_coupling="none"``
-  so that the growth does the decay, cap ``"auto"`` (the measured ``B_simple``, at
-  most N/10);
+- ``adaptive-batch-m<margin>``: constant LR, the batch grows x2 whenever the smoothed
+  ``B_simple`` reaches ``margin`` x the next batch (no milestones set by hand),
+  ``lr_coupling="none"`` so that the growth does the decay, cap ``"auto"``
+  (``B_simple / margin``, at most N/10);
 - ``constant-lr``: the control, batch ``B0`` and the LR never decayed.
 
 Target (issue 13): adaptive-batch at least 2x fewer updates than decaying-lr, within
@@ -45,7 +45,12 @@ from lrkit.schedules import Constant, MultiStepDecay
 from lrkit.torch import AdaptiveBatchSize, GradientNoiseScale, ScheduledLoader, accumulate_gradients
 
 HERE = Path(__file__).resolve().parent
-ROWS = ("decaying-lr", "increasing-batch", "adaptive-batch", "constant-lr")
+ROWS = (
+    "decaying-lr",
+    "increasing-batch",
+    "adaptive-batch",
+    "constant-lr",
+)  # one adaptive per margin
 
 
 def run(row: str, data: dict[str, np.ndarray], args: argparse.Namespace, seed: int) -> dict:
@@ -63,15 +68,16 @@ def run(row: str, data: dict[str, np.ndarray], args: argparse.Namespace, seed: i
     elif row == "increasing-batch":
         plan = increase_batch_instead(ref, b0, max(b0, n // 10), momentum=MOMENTUM)
         lr_schedule, source = plan.lr, plan.batch_size
-    else:
+    else:  # adaptive-batch-m<margin>
         lr_schedule = Constant(lr=args.lr)
+        margin = float(row.rsplit("-m", 1)[1])
         controller = AdaptiveBatch(
             batch_size=b0,
             max_batch_size="auto",
             dataset_size=n,
             granularity=2,
             factor=2,
-            margin=args.margin,
+            margin=margin,
             warmup_updates=args.warmup,
             cooldown_updates=args.cooldown,
             lr_coupling="none",
@@ -138,10 +144,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--margin", type=float, default=1.0)
-    parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--cooldown", type=int, default=30)
-    parser.add_argument("--beta", type=float, default=0.95)
+    parser.add_argument("--margins", default="1,0.5", help="one adaptive row per margin")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--cooldown", type=int, default=100)
+    parser.add_argument("--beta", type=float, default=0.995)
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
@@ -151,7 +157,9 @@ def main() -> None:
         _data(path, args.samples)
     data = dict(np.load(path))
     up0 = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    rows = [r for r in args.rows.split(",") if r]
+    rows = [r for r in args.rows.split(",") if r and r != "adaptive-batch"]
+    if "adaptive-batch" in args.rows.split(","):
+        rows[2:2] = [f"adaptive-batch-m{m}" for m in args.margins.split(",")]
     results: dict[str, list[dict]] = {r: [] for r in rows}
     for seed in range(args.seeds):
         for row in rows:
@@ -184,25 +192,24 @@ def main() -> None:
         "",
         f"MNIST-1D ({len(data['y'])} train / {len(data['y_test'])} test), the smith2018 CNN, "
         f"SGD momentum {MOMENTUM}, lr {args.lr}, batch {args.batch_size}, {args.epochs} epochs, "
-        f"{args.seeds} seeds (mean ± 95% CI). adaptive-batch: factor 2, margin {args.margin}, "
+        f"{args.seeds} seeds (mean ± 95% CI). adaptive-batch-m<margin>: factor 2, margin as named, "
         f"warm-up {args.warmup} and cool-down {args.cooldown} updates, EMA beta {args.beta}, "
         "cap auto, lr_coupling none.",
         "",
         markdown_table(["row", "updates", "test acc %", "final train loss"], table),
         "",
-        "Decisions of adaptive-batch (update, epoch, B_simple, old -> new batch, cap), seed 0:",
-        "",
     ]
-    if "adaptive-batch" in results:
-        r0 = results["adaptive-batch"][0]
-        body.append(f"`B_simple` measured after warm-up (what `auto` started from): "
-                    f"{r0['b_simple_early']:.0f}.")  # fmt: skip
+    for row in (r for r in rows if r.startswith("adaptive")):
+        r0 = results[row][0]
+        body.append(f"{row}, seed 0: `B_simple` measured after warm-up (what `auto` "
+                    f"started from) {r0['b_simple_early']:.0f}; decisions:")  # fmt: skip
         body.append("")
         for d in r0["decisions"]:
             body.append(
                 f"- update {d['update']}, epoch {d['time']:.2f}: B_simple {d['b_simple']:.0f}, "
                 f"{d['old_batch_size']} -> {d['new_batch_size']} (cap {d['max_batch_size']})"
             )
+        body.append("")
     text = "\n".join(body)
     print(text)
     if not args.no_write:

@@ -153,6 +153,16 @@ def test_auto_cap_is_the_measured_noise_scale_bounded_by_a_tenth_of_the_data():
     assert all(d.new_batch_size <= d.max_batch_size for d in state.decisions)
 
 
+def test_auto_cap_follows_the_margin():
+    # margin 0.5: the rule allows batches up to 2 x B_simple, and so does the cap
+    ctl = AdaptiveBatch(
+        batch_size=10, max_batch_size="auto", dataset_size=10_000, margin=0.5, warmup_updates=0
+    )
+    state = ctl.update(ctl.init(), 64.0, time=0.1)
+    assert state.max_batch_size == 128
+    assert _changes(state) == [(1, 10, 80)]  # 0.5 * 10 * 2**3 = 40 <= 64 < 80; cap 128 // 10 = 12
+
+
 def _reference_target(b0, batch, b_simple, cap, factor, margin):
     """Brute force: every integer k >= 2 that is a power of factor or the cap's quotient."""
     best = batch

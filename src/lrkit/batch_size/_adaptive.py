@@ -224,9 +224,11 @@ class AdaptiveBatch(Configurable):
 
     ``max_batch_size="auto"``: the cap is chosen from measurements. The first
     ``B_simple`` after warm-up sets it (``b_simple_early`` in the state), and each
-    decision re-measures it and may raise it: ``cap = max(cap, floor_g(min(B_simple,
-    max_fraction * dataset_size)))``, the measured critical batch, never above the
-    ``N / 10`` of Smith et al. (2018) by default; and never below the start batch.
+    eligible update (past warm-up and cool-down) re-measures it and may raise it:
+    ``cap = max(cap, floor_g(min(B_simple / margin, max_fraction * dataset_size)))``:
+    the batch the measured critical batch allows, never above the ``N / 10`` of
+    Smith et al. (2018) by default, and never below the start batch. The cap only
+    rises: the critical batch rises, then plateaus (Merrill et al. 2025).
 
     Args:
         batch_size: the start batch ``B0`` (global), a multiple of ``granularity``.
@@ -364,7 +366,7 @@ class AdaptiveBatch(Configurable):
 
     def _auto_cap(self, state: AdaptiveBatchState, b_simple: float) -> int:
         g = self.granularity
-        bound = min(b_simple, self.max_fraction * (self.dataset_size or 0))
+        bound = min(b_simple / self.margin, self.max_fraction * (self.dataset_size or 0))
         measured = int(bound // g) * g
         return max(self.batch_size, state.max_batch_size or 0, measured)
 
