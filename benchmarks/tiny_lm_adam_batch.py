@@ -60,6 +60,7 @@ def _tiny_lm(path: Path | None) -> Any:
     spec = importlib.util.spec_from_file_location("_tiny_lm", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module.make_tiny_lm
 
@@ -98,7 +99,7 @@ def run(row: str, parts: Any, args: argparse.Namespace, seed: int) -> dict[str, 
             batch_size=b0,
             max_batch_size="auto",
             dataset_size=n,
-            max_fraction=args.cap / n,
+            max_fraction=min(1.0, args.cap / n),
             granularity=2,
             warmup_updates=args.warmup,
             cooldown_updates=args.cooldown,
@@ -205,7 +206,7 @@ def main() -> None:
         f"{args.cooldown} updates, EMA beta {args.beta}, cap auto (at most {args.cap}).",
         "",
         markdown_table(
-            ["row", "updates", "val perplexity (range)", "max |val loss - decaying-lr| per epoch"],
+            ["row", "updates", "val perplexity (range)", "largest gap in val loss to decaying-lr"],
             table,
         ),
         "",
