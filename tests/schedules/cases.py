@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import reference as ref
-from lrkit.batch_size import BatchConstant, BatchMatchedLR, BatchStep
+from lrkit.batch_size import AdamMatchedLR, BatchConstant, BatchMatchedLR, BatchStep
 from lrkit.schedules import (
     Clip,
     Constant,
@@ -181,6 +181,7 @@ EXTREME: dict[type[Schedule], dict[str, Any]] = {
     InverseSqrt: {},
     CosineCycles: {},
     Shift: {},
+    AdamMatchedLR: {"batch_size": [BatchConstant(1), BatchStep(128, [10.0], 5, 1 << 40)]},
 }
 
 # Issue 10's schedules, over long ranges (every step up to a few thousand).

@@ -135,11 +135,21 @@ class AdamMatchedLR(Schedule):
         set_field(
             self, "base_batch_size", check_batch_size("base_batch_size", self.base_batch_size)
         )
+        if not np.isfinite(self._sup()):
+            raise ValueError(
+                "lr * sqrt(batch_size / base_batch_size) passes the largest float: "
+                f"lr reaches {self.lr._sup()!r}"
+            )
 
     def _value(self, t: np.ndarray) -> np.ndarray:
         lr = np.asarray(self.lr(t), dtype=np.float64)
         batch = np.asarray(self.batch_size(t), dtype=np.float64)
         return lr * np.sqrt(batch / self.base_batch_size)
+
+    def _sup(self) -> float:
+        cap = getattr(self.batch_size, "max_batch_size", None) or 2**62  # int64 batch sizes
+        with np.errstate(over="ignore"):
+            return float(self.lr._sup() * np.sqrt(np.float64(cap) / self.base_batch_size))
 
 
 def increase_batch_instead_adam(
