@@ -40,8 +40,8 @@ class _Scripted:
         self.schedule = self.controller.schedule(self.state)
 
 
-@pytest.mark.parametrize("num_workers", [0, 2])
-def test_loader_follows_decisions_with_zero_stale_batches(num_workers):
+@pytest.mark.parametrize(("num_workers", "persistent"), [(0, None), (2, True), (2, False)])
+def test_loader_follows_decisions_with_zero_stale_batches(num_workers, persistent):
     n = 200
     ctl = AdaptiveBatch(batch_size=4, max_batch_size=64, warmup_updates=0, cooldown_updates=1)
     # decisions after updates 3 (-> 16), 7 (-> 32) and 9 (-> 64), mid-epoch each time
@@ -53,7 +53,9 @@ def test_loader_follows_decisions_with_zero_stale_batches(num_workers):
         seed=1,
         num_workers=num_workers,
         prefetch_factor=2 if num_workers else None,
+        persistent_workers=persistent,
     )
+    assert len(loader) == 50  # 200 / 4 before any decision
     seen, lengths, in_force = [], [], []
     for epoch in range(2):
         for batch in loader:
@@ -62,6 +64,8 @@ def test_loader_follows_decisions_with_zero_stale_batches(num_workers):
             seen.extend(batch.tolist())
             source.step(loader.time)
         assert loader.epoch == epoch + 1
+        if epoch == 0:
+            assert len(loader) == 4  # the next epoch at the batch in force: 3 x 64 + 8
     # every batch has the size in force when it was handed out (a short last batch aside)
     # by hand: 3 x 4 = 12, 4 x 16 = 64, 2 x 32 = 64, then 64 in force but 60 left: short
     assert lengths[:10] == [4, 4, 4, 16, 16, 16, 16, 32, 32, 60]
