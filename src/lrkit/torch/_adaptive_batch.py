@@ -35,7 +35,7 @@ class AdaptiveBatchSize:
     The LR coupling is a multiplier on your schedule: ``lr = schedule(t) * sizer.lr_factor``.
     A loop::
 
-        sizer = AdaptiveBatchSize(AdaptiveBatch(batch_size=64, max_batch_size="auto",
+        sizer = AdaptiveBatchSize(AdaptiveBatch(batch_size=32 * world, max_batch_size="auto",
                                                 granularity=16 * world, dataset_size=N))
         loader = ScheduledLoader(data, sizer)
         for x, y in loader:
