@@ -41,7 +41,7 @@ def test_mnist1d_is_generated_offline_cached_and_leaves_global_rng_alone(cache, 
     assert np_after[2:] == np_before[2:]
     assert random.getstate() == py_before
     assert [p.name for p in cache.iterdir()] == ["mnist1d-n200-seed42-v1.npz"]
-    assert (first.train_size, len(first.test_set)) == (160, 40)
+    assert (first.train_size, len(first.val_set), len(first.test_set)) == (144, 16, 40)
 
     second = get_task("mnist1d", num_samples=200)  # from the cache
     for a, b in zip(first.train_set.tensors, second.train_set.tensors, strict=True):
@@ -152,7 +152,7 @@ def user_module(tmp_path, monkeypatch):
 def test_user_task_by_path(user_module):
     task = get_task("my_tasks:good", label_noise=0.25)
     assert isinstance(task, Task) and task.name == "mine"
-    assert task.noisy.sum() == 10
+    assert task.noisy.sum() == 9  # 25% of the 36 left when 4 of 40 are held out as val
 
 
 @pytest.mark.parametrize(

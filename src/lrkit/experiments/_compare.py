@@ -338,6 +338,7 @@ def write_config(plan: ComparePlan, out: str | Path, command: str) -> str:
     config = {
         "plan": plan.record,
         "task_description": plan.task.description,
+        "task_split": plan.task.split_note,
         "strategies": [s.to_config() for s in plan.strategies],
         "finder_notes": list(plan.finder_notes),
         "command": original,
@@ -420,7 +421,8 @@ def report_compare(
     heading = title or f"lrkit compare: {task.name}"
     about = intro or (
         f"Task: {task.description}. {plan.epochs} epochs, seeds {list(plan.seeds)}, "
-        f"base batch size {plan.record['batch_size']}."
+        f"base batch size {plan.record['batch_size']}. Data: {task.split_note}; "
+        "the lab chooses on val, test is reported."
     )
     report = write_report(
         out,

@@ -331,8 +331,9 @@ def reproduce_smith2018(
     Raises:
         FileExistsError, ValueError: as :func:`lrkit.experiments.compare`.
     """
-    from ._compare import compare
-    from ._runfolder import write_json, write_report
+    from ._compare import CompareResult, plan_compare, run_compare, write_config
+    from ._plots import write_plots
+    from ._runfolder import summarize, write_json, write_report
     from ._tasks import get_task
 
     chosen = settings or (QUICK if quick else FULL)
@@ -355,7 +356,10 @@ def reproduce_smith2018(
         + "."
     )
 
-    result = compare(
+    # plan -> run -> report, the steps of compare; the report step is the paper's own
+    # (summary with its targets, the paper's figure, the row-by-row table), each file
+    # written once. The rows are the plan's strategies: add one to smith2018_strategies.
+    plan = plan_compare(
         task,
         strategies,
         epochs=chosen.epochs,
@@ -367,25 +371,24 @@ def reproduce_smith2018(
         lr=chosen.lr,
         device=device,
         threads=threads,
-        progress=progress,
-        command=command,
-        title=TITLE,
-        intro=intro,
-        on_trial=on_trial,
     )
+    command = write_config(plan, out, command)
+    results = run_compare(plan, out, progress=progress, on_trial=on_trial)
     out = Path(out)
-    summary = dict(result.summary)
+    built = list(plan.strategies)
+    summary = summarize(str(plan.record["task"]), results, [s.name for s in built], task.metric)
     finished = all(summary["strategies"].get(name) for name in NAMES)
-    sections = [*_paper_table(summary, result.strategies), ""]
-    sections += _per_seed(result.results, result.strategies)
+    sections = [*_paper_table(summary, built), ""]
+    sections += _per_seed(results, built)
     cap = max(chosen.batch_size, n // 10)
     choices = CHOICES.format(lr=chosen.lr, cap=cap, top=chosen.batch_size * FACTOR**3)
     if finished:
         lines, checks = _verdicts(summary)
         sections = [*lines, "", *sections]
         summary["targets"] = checks
-        write_json(out / "summary.json", summary)
-    extra = _extra_plots(out, result.results, result.strategies)
+    write_json(out / "summary.json", summary)
+    made = write_plots(out, results, built, epochs=plan.epochs, metric=task.metric)
+    extra = _extra_plots(out, results, built)
     plots = [
         ("The paper's figures: LR, batch size, test accuracy and training loss", extra[1]),
         ("Test accuracy vs epochs", "test_acc_vs_epoch.png"),
@@ -401,11 +404,11 @@ def reproduce_smith2018(
         summary=summary,
         command=command,
         intro=intro,
-        strategies=result.strategies,
+        strategies=built,
         plots=plots,
         sections=["\n".join(sections), choices],
     )
-    return replace(result, summary=summary, report=report)
+    return CompareResult(out, summary, tuple(results), tuple(built), report, tuple(made))
 
 
 def _reproduction(out: str | Path, **kwargs: Any) -> Path:

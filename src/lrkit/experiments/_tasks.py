@@ -1,4 +1,4 @@
-"""Tasks for the lab: a model factory, train/test data, a loss; generated offline.
+"""Tasks for the lab: a model factory, train/val/test data, a loss; generated offline.
 
 Built-ins (see :func:`register_task` to add more):
 
@@ -6,6 +6,10 @@ Built-ins (see :func:`register_task` to add more):
   (never its downloading ``get_dataset``), cached under ``$XDG_CACHE_HOME/lrkit``
   (or ``~/.cache/lrkit``); a small 1-D CNN.
 - ``digits``: scikit-learn's bundled 8x8 digits (1,797 images); a small MLP.
+
+Every task has a validation set: its own, or a seeded 10% held out of train
+(:func:`hold_out`). What the lab chooses (``--lr auto``, tuning, plateau
+decisions) is scored on val; test is reported, never used to choose.
 
 Any task can get label noise: a fixed, seeded fraction of the training labels
 is replaced by a random *wrong* class, and ``Task.noisy`` remembers which.
@@ -43,6 +47,7 @@ __all__ = [
     "TaskFactory",
     "cache_dir",
     "get_task",
+    "hold_out",
     "register_task",
     "registered_tasks",
     "with_label_noise",
@@ -70,10 +75,19 @@ class Task:
         metric: a built-in metric's name (``accuracy``, ``loss``, ``perplexity``,
             ``mse``, ``rmse``, ``r2``) or a :class:`Metric`; default: accuracy when
             ``num_classes`` is given, loss otherwise.
-        val_set: an optional validation set, evaluated every epoch (``val_loss``,
-            ``val_metric``): what the lab may choose by.
+        val_set: the validation set, evaluated every epoch (``val_loss``,
+            ``val_metric``): what the lab chooses by. Optional: without it, a seeded
+            10% of ``train_set`` is held out as the validation set (see
+            :func:`hold_out`; the same split for every strategy and training seed)
+            and ``val_held_out`` is ``True``.
         forward: optional ``forward(model, batch) -> (loss, outputs, targets)`` for
             models that compute their own loss; default ``loss_fn(model(x), y)``.
+
+        val_held_out: set by construction: ``True`` when ``val_set`` was held out
+            of the given ``train_set`` (do not pass it).
+
+    Test data is reported, never used to choose: ``lrkit compare --lr auto`` and
+    any tuning run on ``train_set`` and score their choices on ``val_set``.
 
     Tasks compare by identity (they hold datasets and models factories).
     """
@@ -89,6 +103,7 @@ class Task:
     metric: Any = None  # a Metric after construction (a name or None is resolved)
     val_set: Any = None
     forward: Callable[[Any, Any], tuple[Any, Any, Any]] | None = None
+    val_held_out: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -121,11 +136,80 @@ class Task:
                     f"noisy must be a bool array of shape ({len(self.train_set)},), "
                     f"got {mask.dtype} {mask.shape}"
                 )
+        if self.val_set is None:
+            if self.noisy is not None:
+                raise ValueError(
+                    "noisy needs a val_set: label noise is added after the validation split"
+                )
+            train, val = hold_out(self.train_set, VAL_FRACTION)
+            object.__setattr__(self, "train_set", train)
+            object.__setattr__(self, "val_set", val)
+            object.__setattr__(self, "val_held_out", True)
 
     @property
     def train_size(self) -> int:
         """Number of training examples."""
         return len(self.train_set)
+
+    @property
+    def split_note(self) -> str:
+        """One line for reports: the train/val/test sizes and where val came from."""
+        sizes = f"{len(self.train_set)} train / {len(self.val_set)} val / {len(self.test_set)} test"
+        if self.val_held_out:
+            return (
+                f"{sizes}; val is a seeded {VAL_FRACTION:.0%} of the given training set "
+                f"(held out, seed {VAL_SEED}, the same for every strategy and seed)"
+            )
+        return f"{sizes}; val given by the task"
+
+
+# The share of train held out as validation when a task gives no val_set, and its seed
+# (a constant: independent of the training seed, so every strategy and seed see one split).
+VAL_FRACTION = 0.1
+VAL_SEED = 20261201
+
+
+def hold_out(dataset: Any, fraction: float = VAL_FRACTION) -> tuple[Any, Any]:
+    """Split ``dataset`` into (train, val): ``max(1, round(fraction * n))`` examples to val.
+
+    The val examples are drawn by ``numpy.random.default_rng([VAL_SEED, n])`` (global
+    RNG untouched; independent of any training seed); both parts keep the dataset's
+    order. A ``TensorDataset`` gives ``TensorDataset`` parts (indexed directly by the
+    trainer), anything else ``torch.utils.data.Subset`` parts.
+
+    Raises:
+        ValueError: ``fraction`` not in ``(0, 1)`` or fewer than 2 examples.
+
+    Example:
+        >>> import torch
+        >>> data = torch.utils.data.TensorDataset(torch.arange(20.0), torch.arange(20))
+        >>> train, val = hold_out(data)
+        >>> len(train), len(val), sorted(set(train[:][1].tolist()) | set(val[:][1].tolist()))[-1]
+        (18, 2, 19)
+    """
+    import torch
+
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise TypeError(f"fraction must be a number, got {fraction!r}")
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    n = len(dataset)
+    if n < 2:
+        raise ValueError(f"train_set needs >= 2 examples to hold out a val_set, got {n}")
+    count = min(n - 1, max(1, round(fraction * n)))
+    chosen = np.zeros(n, dtype=bool)
+    chosen[np.random.default_rng([VAL_SEED, n]).choice(n, size=count, replace=False)] = True
+    train_idx, val_idx = np.flatnonzero(~chosen), np.flatnonzero(chosen)
+    if isinstance(dataset, torch.utils.data.TensorDataset):
+        parts = []
+        for idx in (train_idx, val_idx):
+            index = torch.from_numpy(idx)
+            parts.append(torch.utils.data.TensorDataset(*(t[index] for t in dataset.tensors)))
+        return parts[0], parts[1]
+    return (
+        torch.utils.data.Subset(dataset, train_idx.tolist()),
+        torch.utils.data.Subset(dataset, val_idx.tolist()),
+    )
 
 
 # A factory builds a task: factory(num_samples=..., seed=...) -> Task.
@@ -184,8 +268,8 @@ def get_task(
 
     Example:
         >>> task = get_task("digits", num_samples=200, label_noise=0.25)
-        >>> task.name, task.train_size, int(task.noisy.sum())
-        ('digits', 160, 40)
+        >>> task.name, task.train_size, len(task.val_set), int(task.noisy.sum())
+        ('digits', 144, 16, 36)
     """
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"task must be a name or 'package.module:function', got {spec!r}")
@@ -370,7 +454,7 @@ def mnist1d_task(*, num_samples: int | None = None, seed: int = 0) -> Task:
         test_set=test,
         loss_fn=_cross_entropy(),
         num_classes=10,
-        description=f"MNIST-1D, {len(train)} train / {len(test)} test, 1-D CNN",
+        description=f"MNIST-1D, {len(train)} train+val / {len(test)} test, 1-D CNN",
     )
 
 
@@ -420,7 +504,9 @@ def digits_task(*, num_samples: int | None = None, seed: int = 0) -> Task:
         test_set=test,
         loss_fn=_cross_entropy(),
         num_classes=10,
-        description=f"sklearn digits 8x8, {len(train)} train / {len(test)} test, MLP 64-128-10",
+        description=(
+            f"sklearn digits 8x8, {len(train)} train+val / {len(test)} test, MLP 64-128-10"
+        ),
     )
 
 

@@ -43,7 +43,7 @@ class TaskSpec:
     Example:
         >>> spec = TaskSpec("digits", num_samples=200)
         >>> spec.build().train_size, spec.build() is spec.build()
-        (160, True)
+        (144, True)
     """
 
     name: str

@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 
 from ..plotting import save_figure
-from ._compare import CompareResult, compare
+from ._compare import CompareResult, plan_compare, run_compare, write_config
+from ._plots import write_plots
 from ._reproductions import register_reproduction
-from ._runfolder import write_report
+from ._runfolder import summarize, write_json, write_report
 from ._strategies import Strategy
 from ._tasks import get_task
 
@@ -166,7 +167,9 @@ def you2019(
             "\n\n**This is a `--quick` smoke run: too short and too small for the verdict "
             "below to mean anything about the claim.**"
         )
-    result = compare(
+    # plan -> run -> report, the steps of compare; the report step is the paper's own
+    # (its figure and verdict), report.md written once.
+    trials = plan_compare(
         task,
         plan,
         epochs=epochs,
@@ -174,23 +177,26 @@ def you2019(
         out=out,
         resume=resume,
         overwrite=overwrite,
-        progress=progress,
         threads=threads,
-        command=command,
-        title=title,
-        intro=intro,
-        on_trial=on_trial,
     )
+    command = write_config(trials, out, command)
+    results = run_compare(trials, out, progress=progress, on_trial=on_trial)
+    built = tuple(trials.strategies)
+    summary = summarize(str(trials.record["task"]), results, [s.name for s in built], task.metric)
+    out = Path(out)
+    write_json(out / "summary.json", summary)
+    made = write_plots(out, results, built, epochs=epochs, metric=task.metric)
+    result = CompareResult(out, summary, tuple(results), built, out / "report.md", tuple(made))
     figure = _plot(result, decay_at=epochs // 2)
     verdict = judge(result, decay_at=epochs // 2)
     return write_report(
-        result.out,
+        out,
         title=title,
-        summary=result.summary,
+        summary=summary,
         command=command,
         intro=intro,
-        strategies=result.strategies,
-        plots=[figure, *result.plots],
+        strategies=built,
+        plots=[figure, *made],
         findings=[verdict],
     )
 

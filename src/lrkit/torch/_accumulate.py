@@ -121,14 +121,16 @@ def accumulate_gradients(
     small: float | None = None
     small_n: int | None = None
     for i, lo in enumerate(chunks):
-        x, y = inputs[lo : lo + micro], targets[lo : lo + micro]
+        whole = micro >= n  # one pass: no slicing
+        x, y = (inputs, targets) if whole else (inputs[lo : lo + micro], targets[lo : lo + micro])
         k = len(x)
         weight = k * world / total
         last = i == len(chunks) - 1
         sync = contextlib.nullcontext() if (last or not ddp) else model.no_sync()  # type: ignore[operator]
         with sync:
             loss = loss_fn(model(x), y)
-            (loss * weight).backward()
+            # x * 1.0 is exact: skipping it leaves the gradient bit for bit, one node fewer
+            (loss if weight == 1.0 else loss * weight).backward()
         loss_sum += float(loss.detach()) * k
         if measure_noise and i == 0 and not last:
             small, small_n = grad_sq_norm(model.parameters(), 1.0 / weight), k

@@ -44,13 +44,14 @@ class _Track:
     read here is exactly ``float(schedule(np.array([t])))``.
     """
 
-    __slots__ = ("kind", "schedule", "start", "values")
+    __slots__ = ("ahead", "kind", "schedule", "start", "values")
 
     def __init__(self, schedule: Schedule, kind: str) -> None:
         self.schedule = schedule
         self.kind = kind
         self.start = 0
         self.values: list[float] = []
+        self.ahead: dict[float, float] = {}  # fractional times given to prefetch()
 
     def at(self, t: int | float) -> float:
         if type(t) is int:
@@ -63,9 +64,19 @@ class _Track:
             self.start = t
             self.values = block.tolist()
             return self.values[0]
+        known = self.ahead.get(t)
+        if known is not None:
+            return known
         value = float(self.schedule(t))
-        self._check(np.array([t], dtype=np.float64), np.array([value]))
+        if self.kind != "lr":
+            self._check(np.array([t], dtype=np.float64), np.array([value]))
         return value
+
+    def prefetch(self, times: np.ndarray) -> None:
+        """Evaluate the schedule at ``times`` in one array call; :meth:`at` reads them."""
+        block = np.asarray(self.schedule(times), dtype=np.float64)
+        self._check(times, block)
+        self.ahead = dict(zip(times.tolist(), block.tolist(), strict=True))
 
     def _check(self, times: np.ndarray, values: np.ndarray) -> None:
         if self.kind == "lr":
@@ -267,6 +278,49 @@ class LRScheduler(_TorchLRScheduler):
         """
         self._t = _check_time(t, "t")
         self._apply()
+
+    def prefetch(self, times: Sequence[float] | np.ndarray) -> None:
+        """Evaluate every schedule at the upcoming fractional ``times`` in one array call.
+
+        A later :meth:`set_time` with one of these times (the same float) reads its
+        values from this cache instead of calling the schedules once per update; the
+        values are those of the schedules' array path, as for integer times (which
+        are always served from blocks). Times not given are computed as before, so
+        prefetching never changes what is written, only how fast. Each call replaces
+        the previous cache (keep it to about one epoch of updates). State and resume
+        are unaffected: the cache is not part of :meth:`state_dict`.
+
+        Raises:
+            TypeError: ``times`` is not one-dimensional numbers.
+            ValueError: a time is negative, NaN or infinite.
+
+        Example:
+            >>> import torch
+            >>> from lrkit.schedules import CosineDecay
+            >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+            >>> sched = LRScheduler(opt, CosineDecay(0.1, total_steps=2), unit="epoch")
+            >>> sched.prefetch([0.25, 0.5, 0.75])
+            >>> sched.set_time(0.5)
+            >>> round(opt.param_groups[0]["lr"], 6)
+            0.085355
+        """
+        try:
+            array = np.asarray(times, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"times must be a sequence of numbers, got {times!r}") from None
+        if array.ndim != 1:
+            raise TypeError(f"times must be one-dimensional, got shape {array.shape}")
+        bad = ~(np.isfinite(array) & (array >= 0.0))
+        if bad.any():
+            raise ValueError(
+                f"times must be finite numbers >= 0, got {float(array[np.argmax(bad)])!r}"
+            )
+        tracks: list[_Track] = list(self._tracks)
+        tracks += self._momentum_tracks or []
+        for hyper in self._hyper_tracks.values():
+            tracks += [track for track in hyper if track is not None]
+        for track in {id(track): track for track in tracks}.values():
+            track.prefetch(array)
 
     # -- values ------------------------------------------------------------------------
 
