@@ -12,6 +12,7 @@ pytest.importorskip("torch")
 from lrkit.cli import main
 
 TINY = ["--task", "digits", "--num-samples", "150", "--epochs", "1", "--seeds", "1", "--quiet"]
+TINY += ["--jobs", "1"]  # in this process; tests/test_cli_compare_parallel.py runs --jobs 2
 
 
 def _error_line(capsys) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import CLIError, listing, positive_int, preflight
+from ._parallel import ParallelRun, add_parallel_arguments
 
 __all__ = ["parse_strategies", "register", "run", "trial_reporter"]
 
@@ -107,7 +108,7 @@ def register(subparsers: Any) -> None:
         default=1,
         help="torch CPU threads (1: fastest for small models, above all on a shared CPU)",
     )
-    parser.add_argument("--device", default="cpu", help="torch device (cpu)")
+    add_parallel_arguments(parser)
     parser.add_argument(
         "--quiet",
         action="store_true",
@@ -170,26 +171,31 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.label_noise < 1.0:
         raise CLIError(f"--label-noise must be in [0, 1), got {args.label_noise}")
     command = "lrkit compare " + " ".join(shlex.quote(a) for a in _argv_of(args))
+    total = len(strategies) * args.seeds
     try:
-        result = compare(
-            args.task,
-            strategies,
-            epochs=args.epochs,
-            seeds=args.seeds,
-            out=args.out,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            batch_size=args.batch_size,
-            lr=lr,
-            lr_finder=finder,
-            num_samples=args.num_samples,
-            label_noise=args.label_noise,
-            device=args.device,
-            threads=args.threads,
-            progress=not args.quiet,
-            command=command,
-            on_trial=trial_reporter(quiet=args.quiet),
-        )
+        with ParallelRun(args, total, describe=lambda trial: trial.label) as par:
+            result = compare(
+                args.task,
+                strategies,
+                epochs=args.epochs,
+                seeds=args.seeds,
+                out=args.out,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                batch_size=args.batch_size,
+                lr=lr,
+                lr_finder=finder,
+                num_samples=args.num_samples,
+                label_noise=args.label_noise,
+                device=par.driver_device,
+                threads=par.threads,
+                progress=not args.quiet and par.inline,
+                command=command,
+                executor=par.stream,
+                # with several jobs the progress callback already prints a line per trial
+                on_trial=trial_reporter(quiet=args.quiet or not par.inline),
+            )
+            status = par.exit_status("compare")
     except KeyboardInterrupt:
         print(
             f"lrkit compare: interrupted; rerun with --resume to continue {args.out}",
@@ -198,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(format_table(result.summary, markdown=False))
     print(f"report: {result.report}")
-    return 0
+    return status
 
 
 def trial_reporter(*, quiet: bool) -> Callable[[Any], None]:

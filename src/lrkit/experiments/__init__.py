@@ -25,6 +25,15 @@ from ._compare import (
     run_compare,
     write_config,
 )
+from ._executors import (
+    Failure,
+    InlineExecutor,
+    Outcome,
+    ProcessExecutor,
+    RayExecutor,
+    ResultStream,
+    make_executor,
+)
 from ._metrics import METRICS, Metric
 from ._optimizers import (
     OPTIMIZERS,
@@ -94,9 +103,15 @@ __all__ = [
     "ComparePlan",
     "CompareResult",
     "Executor",
+    "Failure",
+    "InlineExecutor",
     "Metric",
     "OptimizerEntry",
+    "Outcome",
+    "ProcessExecutor",
+    "RayExecutor",
     "Registry",
+    "ResultStream",
     "RunResult",
     "Strategy",
     "StrategyContext",
@@ -113,6 +128,7 @@ __all__ = [
     "get_task",
     "hold_out",
     "load_strategies",
+    "make_executor",
     "make_optimizer",
     "mean_ci",
     "optimizer_entry",
