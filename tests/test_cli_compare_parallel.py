@@ -116,3 +116,12 @@ def test_kill_9_of_the_driver_then_resume_gives_the_same_rows(reference, tmp_pat
     assert done.returncode == 0, done.stderr
     assert rows(out) == rows(reference)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_reproduction_whose_task_cannot_travel_says_so(tmp_path, capsys):
+    # you2019 builds its task object in this process (a closure): no worker can get it.
+    out = tmp_path / "you"
+    assert main(["reproduce", "you2019", "--quick", "--jobs", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("lrkit reproduce: error: items must be picklable")
+    assert "jobs=1" in err

@@ -71,3 +71,10 @@ def test_a_terminal_gets_one_bar_and_the_failures():
 def test_total_is_checked():
     with pytest.raises(ValueError, match="total"):
         ProgressReporter(-1)
+
+
+def test_an_unknown_total_counts_up():
+    stream = io.StringIO()
+    with ProgressReporter(None, describe=describe, stream=stream, debug=False) as report:
+        report(outcomes()[0])
+    assert stream.getvalue().splitlines() == ["[1] adam seed 0: 4.2 s"]

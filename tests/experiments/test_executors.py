@@ -312,12 +312,14 @@ def test_kill_9_of_the_driver_ends_its_workers(tmp_path):
                 os.kill(pid, signal.SIGKILL)
 
 
-def test_processes_refuse_a_function_workers_cannot_import():
+def test_processes_refuse_a_function_workers_cannot_import(fns):
     def local(x: int) -> int:
         return x
 
     with ProcessExecutor(1, threads=1) as ex, pytest.raises(TypeError, match="picklable"):
         list(ex.map(local, [1]))
+    with ProcessExecutor(1, threads=1) as ex, pytest.raises(TypeError, match="items must be"):
+        list(ex.map(fns.square_or_raise, [local]))  # e.g. a task object holding a closure
 
 
 @pytest.mark.timeout(120)

@@ -102,7 +102,7 @@ class ParallelRun:
 
     Args:
         args: the parsed options (``add_parallel_arguments``, ``--threads``, ``--quiet``).
-        total: the number of trials, for the progress bar.
+        total: the number of trials, for the progress bar (``None``: not known ahead).
         describe: a trial's label in progress lines.
         stream: where progress goes (default stderr).
     """
@@ -110,7 +110,7 @@ class ParallelRun:
     def __init__(
         self,
         args: argparse.Namespace,
-        total: int,
+        total: int | None,
         *,
         describe: Callable[[Any], str] = str,
         stream: TextIO | None = None,

@@ -25,7 +25,7 @@ class ProgressReporter:
     """A progress callback over ``total`` items; use as a context manager.
 
     Args:
-        total: the number of items the run will finish.
+        total: the number of items the run will finish (``None``: not known ahead).
         describe: the label of an item in a line (default ``str``).
         stream: where to write (default ``sys.stderr``); a bar only if it is a terminal.
         quiet: write nothing.
@@ -35,7 +35,7 @@ class ProgressReporter:
 
     def __init__(
         self,
-        total: int,
+        total: int | None,
         *,
         describe: Callable[[Any], str] = str,
         stream: TextIO | None = None,
@@ -43,7 +43,9 @@ class ProgressReporter:
         debug: bool | None = None,
         unit: str = "trial",
     ) -> None:
-        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        if total is not None and (
+            isinstance(total, bool) or not isinstance(total, int) or total < 0
+        ):
             raise ValueError(f"total must be an int >= 0, got {total!r}")
         self.total = total
         self.describe = describe
@@ -65,7 +67,8 @@ class ProgressReporter:
         self.failed += failure is not None
         if self.quiet:
             return
-        label = f"[{self.done}/{self.total}] {self.describe(outcome.item)}"
+        count = f"{self.done}" if self.total is None else f"{self.done}/{self.total}"
+        label = f"[{count}] {self.describe(outcome.item)}"
         if failure is None:
             line = f"{label}: {outcome.seconds:.1f} s"
         else:

@@ -8,8 +8,9 @@ import shlex
 import sys
 from typing import Any
 
-from ._common import listing, positive_int, preflight
+from ._common import CLIError, listing, positive_int, preflight
 from ._compare import trial_reporter
+from ._parallel import ParallelRun, add_parallel_arguments
 
 __all__ = ["register", "run"]
 
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
         default=1,
         help="torch CPU threads (1: fastest for small models, above all on a shared CPU)",
     )
+    add_parallel_arguments(parser)
     parser.add_argument(
         "--quiet",
         action="store_true",
@@ -65,21 +67,32 @@ def run(args: argparse.Namespace) -> int:
     parts += ["--out", str(args.out)]
     parts += ["--seeds", str(args.seeds)] if args.seeds else []
     command = " ".join(shlex.quote(p) for p in parts)
-    extra: dict[str, Any] = {}
-    if "on_trial" in inspect.signature(func).parameters:  # older plug-ins lack it
-        extra["on_trial"] = trial_reporter(quiet=args.quiet)
+    params = inspect.signature(func).parameters
+    parallel = "executor" in params  # older plug-ins run their trials inline
+    jobs_asked = args.jobs not in (None, 1) or args.ray is not None or args.backend != "auto"
+    if jobs_asked and not parallel:
+        raise CLIError(f"reproduction {args.name!r} runs its trials inline only (no --jobs)")
+    if not parallel or args.jobs is None:
+        args.jobs = 1  # a reproduction runs in this process unless --jobs asks otherwise
     try:
-        report = func(
-            args.out,
-            quick=args.quick,
-            seeds=args.seeds,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            progress=not args.quiet,
-            command=command,
-            threads=args.threads,
-            **extra,
-        )
+        with ParallelRun(args, None, describe=lambda trial: trial.label) as par:
+            extra: dict[str, Any] = {}
+            if "on_trial" in params:  # older plug-ins lack it
+                extra["on_trial"] = trial_reporter(quiet=args.quiet or not par.inline)
+            if parallel:
+                extra["executor"] = par.stream
+            report = func(
+                args.out,
+                quick=args.quick,
+                seeds=args.seeds,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                progress=not args.quiet and par.inline,
+                command=command,
+                threads=par.threads,
+                **extra,
+            )
+            status = par.exit_status("reproduce")
     except KeyboardInterrupt:
         print(
             f"lrkit reproduce: interrupted; rerun with --resume to continue {args.out}",
@@ -87,4 +100,4 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     print(f"report: {report}")
-    return 0
+    return status

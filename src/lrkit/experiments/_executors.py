@@ -349,6 +349,8 @@ class ProcessExecutor(Executor):
                         break
                     slot = first_free_slot((s for _, _, s in running.values()), self.jobs)
                     placed = placer(nxt[1], self._slots[slot])
+                    if not running and nxt[0] == 0:  # items alike: the first one tells
+                        _check_picklable(placed, "items must be picklable specs")
                     running[pool.submit(_call, fn, placed, self.threads)] = (nxt[0], placed, slot)
                 if not running:
                     return
@@ -397,13 +399,14 @@ class ProcessExecutor(Executor):
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _check_picklable(fn: Callable[..., Any]) -> None:
+def _check_picklable(value: Any, what: str = "fn must be a picklable top-level function") -> None:
     try:
-        pickle.dumps(fn)
+        pickle.dumps(value)
     except Exception as exc:  # PicklingError, AttributeError (a local function), ...
         raise TypeError(
-            f"fn must be a picklable top-level function to reach worker processes, got {fn!r}"
-        ) from exc
+            f"{what} to reach worker processes ({_one_line(exc)}); "
+            "run in this process (jobs=1) instead"
+        ) from None
 
 
 def _lost(exc: BaseException | None) -> Failure:

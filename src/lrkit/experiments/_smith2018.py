@@ -313,6 +313,7 @@ def reproduce_smith2018(
     command: str | None = None,
     threads: int | None = 1,
     on_trial: Any = None,
+    executor: Any = None,
 ) -> Any:
     """Run the reproduction and write its run folder; returns the ``CompareResult``.
 
@@ -327,6 +328,8 @@ def reproduce_smith2018(
             small one thread is fastest on a shared CPU, and it keeps the wall-time
             comparison fair); None leaves torch's setting alone.
         on_trial: called with each finished trial (see :func:`lrkit.experiments.compare`).
+        executor: runs the trials (see :func:`~lrkit.experiments.compare`; ``None``:
+            inline).
 
     Raises:
         FileExistsError, ValueError: as :func:`lrkit.experiments.compare`.
@@ -360,7 +363,7 @@ def reproduce_smith2018(
     # (summary with its targets, the paper's figure, the row-by-row table), each file
     # written once. The rows are the plan's strategies: add one to smith2018_strategies.
     plan = plan_compare(
-        task,
+        "mnist1d",  # by name (the same task), so that trials can run in other processes
         strategies,
         epochs=chosen.epochs,
         seeds=chosen.seeds,
@@ -369,11 +372,12 @@ def reproduce_smith2018(
         overwrite=overwrite,
         batch_size=chosen.batch_size,
         lr=chosen.lr,
+        num_samples=chosen.num_samples,
         device=device,
         threads=threads,
     )
     command = write_config(plan, out, command)
-    results = run_compare(plan, out, progress=progress, on_trial=on_trial)
+    results = run_compare(plan, out, executor=executor, progress=progress, on_trial=on_trial)
     out = Path(out)
     built = list(plan.strategies)
     summary = summarize(str(plan.record["task"]), results, [s.name for s in built], task.metric)

@@ -123,6 +123,7 @@ def you2019(
     command: str | None = None,
     threads: int | None = 1,
     on_trial: Any = None,
+    executor: Any = None,
 ) -> Path:
     """Run the reproduction into ``out``; return the path of its ``report.md``.
 
@@ -133,6 +134,8 @@ def you2019(
         resume, overwrite, progress, threads: as in :func:`~lrkit.experiments.compare`.
         command: the command line recorded in the report.
         on_trial: called with each finished trial (see :func:`~lrkit.experiments.compare`).
+        executor: runs the trials (see :func:`~lrkit.experiments.compare`; ``None``:
+            inline).
 
     Raises:
         FileExistsError, ValueError: as :func:`~lrkit.experiments.compare`.
@@ -180,7 +183,7 @@ def you2019(
         threads=threads,
     )
     command = write_config(trials, out, command)
-    results = run_compare(trials, out, progress=progress, on_trial=on_trial)
+    results = run_compare(trials, out, executor=executor, progress=progress, on_trial=on_trial)
     built = tuple(trials.strategies)
     summary = summarize(str(trials.record["task"]), results, [s.name for s in built], task.metric)
     out = Path(out)
