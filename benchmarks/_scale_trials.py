@@ -20,14 +20,15 @@ def _task(name: str) -> Any:
 
 
 def demo_trial(spec: tuple[str, str, int, int]) -> list[dict[str, Any]]:
-    """``(task, strategy, seed, epochs)`` -> the run's rows, without the wall times."""
-    from lrkit.experiments import StrategyContext, get_strategy, train
+    """``(task, strategy, seed, epochs)`` -> the rows of the lab's ``run_trial``, without
+    the wall times (the task comes from ``TaskSpec.build``, cached per process)."""
+    from lrkit.experiments import StrategyContext, TaskSpec, Trial, get_strategy, run_trial
 
     name, strategy_name, seed, epochs = spec
-    task = _task(name)
-    ctx = StrategyContext(epochs=epochs, train_size=task.train_size, task=task.name)
-    result = train(task, get_strategy(strategy_name, ctx), epochs=epochs, seed=seed)
-    return [{k: v for k, v in row.items() if k != "wall_s"} for row in result.rows]
+    task = TaskSpec(name)
+    ctx = StrategyContext(epochs=epochs, train_size=task.build().train_size, task=name)
+    trial = Trial(task, get_strategy(strategy_name, ctx), seed=seed, epochs=epochs)
+    return [{k: v for k, v in row.items() if k != "wall_s"} for row in run_trial(trial).rows]
 
 
 def grid_trial(spec: tuple[str, str, int, int, float, int]) -> float:
