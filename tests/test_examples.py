@@ -71,7 +71,7 @@ def test_ddp_example_under_torchrun_follows_the_batch_plan_on_both_ranks(tmp_pat
     from lrkit.batch_size import increase_batch_instead
     from lrkit.schedules import MultiStepDecay
 
-    n_train, epochs = 400, 4  # --num-samples 500: 400 train / 100 test
+    n_train, epochs = 360, 4  # --num-samples 500: 400 train (360 + a 10% val hold-out) / 100 test
     # Each rank's stdout goes to a file of its own (torchrun --redirects): through one
     # shared pipe the two ranks' lines can interleave mid-line and break the parsing.
     _run(

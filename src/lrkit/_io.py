@@ -31,6 +31,7 @@ __all__ = [
     "WriteError",
     "atomic_file",
     "read_checked",
+    "remove_stale_temps",
     "verify_checksum",
     "write_checked",
     "write_text",
@@ -135,6 +136,36 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
         _fsync_folder(target.parent)
     except OSError as exc:
         raise _write_error(target, exc) from exc
+
+
+def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_file` left in ``folder``.
+
+    A writer killed mid-write (``kill -9``, a worker ended by its pool) cannot remove
+    its ``.NAME.XXXXXXXX.tmp`` file; the final file was never replaced, so the
+    temporary one is garbage. Call this only on a folder whose writers have all
+    ended (the run folder's owner, before or after a run).
+
+    Returns:
+        The paths removed (none when ``folder`` does not exist).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / ".ckpt.pt.abc123.tmp").write_bytes(b"half")
+        >>> _ = (folder / "ckpt.pt").write_bytes(b"whole")
+        >>> [p.name for p in remove_stale_temps(folder)], sorted(p.name for p in folder.iterdir())
+        (['.ckpt.pt.abc123.tmp'], ['ckpt.pt'])
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    removed = []
+    for path in sorted(root.glob(".*.tmp")):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def _write_error(target: Path, exc: OSError) -> WriteError:

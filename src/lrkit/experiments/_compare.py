@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._io import remove_stale_temps
 from ._plots import write_plots
 from ._registry import Registry
 from ._runfolder import (
@@ -387,8 +388,13 @@ def run_compare(
 
     done: dict[int, TrialResult] = {}
     noisy = plan.task.noisy is not None
+    # A writer killed mid-checkpoint (kill -9, a worker ended on Ctrl-C) leaves its
+    # temporary file behind; the driver owns the folder and sweeps them before and
+    # after, once every writer has ended.
+    remove_stale_temps(out / "checkpoints")
+    results = run_trials(trials, executor=executor or inline)
     try:
-        for result in run_trials(trials, executor=executor or inline):
+        for result in results:
             done[order[(result.strategy, result.seed)]] = result
             # Epochs restored from a checkpoint, and epochs skipped after a divergence.
             fresh = len(result.rows) - result.resumed_from
@@ -397,6 +403,8 @@ def run_compare(
             if on_trial is not None:
                 on_trial(result)
     finally:
+        results.close()  # ends the executor's workers before the sweep
+        remove_stale_temps(out / "checkpoints")
         bar.close()
     return [done[i] for i in sorted(done)]
 

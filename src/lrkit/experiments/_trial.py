@@ -19,7 +19,7 @@ An executor maps ``run_trial`` over trials and yields the results as they finish
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,9 @@ def run_trial(trial: Trial, on_epoch: Callable[[dict[str, Any]], None] | None = 
         torch.set_num_threads(saved)
 
 
-def run_trials(trials: Iterable[Trial], executor: Executor | None = None) -> Iterator[RunResult]:
+def run_trials(
+    trials: Iterable[Trial], executor: Executor | None = None
+) -> Generator[RunResult, None, None]:
     """Run every trial, yielding each result as it finishes.
 
     ``executor`` maps :func:`run_trial` over the trials (``executor(run_trial,
