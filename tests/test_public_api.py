@@ -22,7 +22,7 @@ EXPECTED = {
         "fastai_curve", "local_fit", "minimum", "plot_range_test", "running_median",
         "steepest", "sweep_lrs", "valley",
         "SCHEDULES", "Race", "Rung", "lightning", "peak_lr", "race", "race_candidates",
-        "schedule_shape",
+        "schedule_shape", "Verdict",
     },
     lrkit.batch_size: {
         "CLOCKS", "LAST_BATCH", "BatchConstant", "BatchFromLR", "BatchLinear",

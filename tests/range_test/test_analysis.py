@@ -14,6 +14,7 @@ from lrkit.range_test import (
     NoSuggestionError,
     RangeTestResult,
     StopRule,
+    Verdict,
     analyze,
     fastai_curve,
     local_fit,
@@ -44,7 +45,7 @@ def curve(
 @pytest.mark.parametrize("centre", [-5.5, -4.2, -3.0, -2.2])
 def test_suggestion_is_the_known_optimum_without_noise(centre: float) -> None:
     result = analyze(LRS, curve(centre))
-    assert result.reliable, result.reason
+    assert result.reliable and result.verdict is Verdict.DESCENT, result.reason
     assert abs(math.log10(result.suggestion) - (centre + SHIFT)) < 0.03  # type: ignore[arg-type]
     low, high = result.interval  # type: ignore[misc]
     assert low < result.suggestion < high  # type: ignore[operator]
@@ -86,6 +87,7 @@ def test_flat_curve_with_an_edge_suggests_well_below_the_edge() -> None:
     y = (1.1 + 0.5 * np.exp((X + 1.0) / 0.2)) * (1 + 0.02 * rng.standard_normal(100))
     result = analyze(LRS, y)
     assert result.reliable and "no clear descent" in result.reason
+    assert result.verdict is Verdict.EDGE_ONLY
     x_star = math.log10(result.suggestion)  # type: ignore[arg-type]
     # the rise is significant (a few percent) around log10(lr) = -1.5 .. -1.2
     assert -1.6 - EDGE_MARGIN < x_star < -1.1 - EDGE_MARGIN
@@ -134,7 +136,7 @@ def test_nan_loss_ends_the_curve() -> None:
 def test_too_few_points_is_no_reliable_suggestion() -> None:
     result = analyze(LRS[:6], curve(-6.8)[:6])
     assert not result.reliable and result.suggestion is None and result.interval is None
-    assert "too few points" in result.reason
+    assert "too few points" in result.reason and result.verdict is Verdict.TOO_FEW_POINTS
     with pytest.raises(NoSuggestionError, match="too few points"):
         result.suggest()
     with pytest.raises(NoSuggestionError):
@@ -146,23 +148,26 @@ def test_too_few_points_is_no_reliable_suggestion() -> None:
 def test_flat_curve_is_no_reliable_suggestion() -> None:
     rng = np.random.default_rng(1)
     result = analyze(LRS, 2.3 * (1 + 0.05 * rng.standard_normal(100)))
-    assert not result.reliable and "flat" in result.reason
+    assert not result.reliable and "flat" in result.reason and result.verdict is Verdict.FLAT
     assert not analyze(LRS, np.full(100, 2.3)).reliable
 
 
 def test_curve_that_never_falls_is_no_reliable_suggestion() -> None:
     result = analyze(LRS, 1.0 + 0.3 * (X + 7.0))  # start_lr is already too large
     assert not result.reliable and "never fell" in result.reason, result.reason
+    assert result.verdict is Verdict.ROSE_FROM_START
 
 
 def test_curve_still_falling_at_the_end_is_no_reliable_suggestion() -> None:
     result = analyze(LRS, 2.3 - 2.0 / (1 + np.exp(-(X - 0.9) / 0.3)))
     assert not result.reliable and "end_lr" in result.reason
+    assert result.verdict is Verdict.STEEP_AT_END
 
 
 def test_curve_already_falling_at_the_start_is_no_reliable_suggestion() -> None:
     result = analyze(LRS, curve(-7.2))
     assert not result.reliable and "start_lr" in result.reason
+    assert result.verdict is Verdict.STEEP_AT_START
 
 
 def test_cyclic_and_one_cycle_bounds() -> None:
@@ -207,6 +212,10 @@ def test_dict_round_trip_through_json() -> None:
     assert np.isinf(back.losses[-1])
     with pytest.raises(ValueError, match="missing keys"):
         RangeTestResult.from_dict({"lrs": []})
+    with pytest.raises(ValueError, match="unknown verdict 'fine'"):
+        RangeTestResult.from_dict({**result.to_dict(), "verdict": "fine"})
+    with pytest.raises(ValueError, match="contradicts verdict 'flat'"):
+        RangeTestResult.from_dict({**result.to_dict(), "verdict": "flat"})
 
 
 def test_result_is_frozen_and_read_only() -> None:
@@ -292,8 +301,9 @@ def test_suggestion_is_safe_and_inside_its_interval(
     centre: float, width: float, gap: float, noise: float, seed: int
 ) -> None:
     result = analyze(LRS, curve(centre, width=width, gap=gap, noise=noise, seed=seed))
+    assert result.reliable == result.verdict.reliable
     if not result.reliable:
-        assert result.suggestion is None and result.reason
+        assert result.suggestion is None and result.reason and result.verdict.shift != 0
         return
     low, high = result.interval  # type: ignore[misc]
     assert low <= result.suggestion <= high  # type: ignore[operator]

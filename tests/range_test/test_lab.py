@@ -18,7 +18,7 @@ from lrkit.experiments._range_test_strategies import (  # noqa: E402
     task_range_test,
 )
 from lrkit.experiments._trainer import lab_loader  # noqa: E402
-from lrkit.range_test import RangeTestResult  # noqa: E402
+from lrkit.range_test import RangeTestResult, Verdict  # noqa: E402
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_cli_compare_lr_auto(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "### Range test" in (out / "report.md").read_text()
 
 
-def _fake(reason: str | None) -> RangeTestResult:
+def _fake(verdict: Verdict) -> RangeTestResult:
     lrs = np.logspace(-7, 1, 20)
     return RangeTestResult(
         lrs=lrs,
@@ -169,10 +169,12 @@ def _fake(reason: str | None) -> RangeTestResult:
         smoothed=np.ones(20),
         stopped_early=False,
         stop_reason=None,
-        suggestion=None if reason else 0.01,
-        interval=None if reason else (0.003, 0.03),
-        reliable=reason is None,
-        reason=reason or "ok",
+        suggestion=0.01 if verdict.reliable else None,
+        interval=(0.003, 0.03) if verdict.reliable else None,
+        reliable=verdict.reliable,
+        # A reason that names neither end: the finder must decide on the verdict alone.
+        reason="reworded",
+        verdict=verdict,
         num_steps=20,
     )
 
@@ -180,13 +182,15 @@ def _fake(reason: str | None) -> RangeTestResult:
 @pytest.mark.parametrize(
     ("first", "shifted_to"),
     [
-        ("flat curve: ...", (1e-5, 1e3)),
-        ("the loss was still falling steeply at the last LR; raise end_lr", (1e-5, 1e3)),
-        ("the loss was already falling steeply at start_lr; lower start_lr", (1e-9, 0.1)),
+        (Verdict.FLAT, (1e-5, 1e3)),
+        (Verdict.STEEP_AT_END, (1e-5, 1e3)),
+        (Verdict.STEEP_AT_START, (1e-9, 0.1)),
+        (Verdict.ROSE_FROM_START, (1e-9, 0.1)),
+        (Verdict.TOO_FEW_POINTS, (1e-9, 0.1)),
     ],
 )
 def test_auto_finder_shifts_the_sweep_once_then_gives_up_with_the_reason(
-    first: str, shifted_to: tuple[float, float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    first: Verdict, shifted_to: tuple[float, float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lrkit.experiments import StrategyContext, _range_test_strategies
     from lrkit.range_test import NoSuggestionError
@@ -195,7 +199,7 @@ def test_auto_finder_shifts_the_sweep_once_then_gives_up_with_the_reason(
 
     def fake(task: object, strategy: object, **kwargs: float) -> RangeTestResult:
         calls.append((kwargs.get("start_lr", 1e-7), kwargs.get("end_lr", 10.0)))
-        return _fake(first if len(calls) == 1 else None)
+        return _fake(first if len(calls) == 1 else Verdict.DESCENT)
 
     monkeypatch.setattr(_range_test_strategies, "task_range_test", fake)
     task = get_task("digits", num_samples=100)
@@ -207,3 +211,22 @@ def test_auto_finder_shifts_the_sweep_once_then_gives_up_with_the_reason(
     monkeypatch.setattr(_range_test_strategies, "task_range_test", lambda *a, **k: _fake(first))
     with pytest.raises(NoSuggestionError, match="give --lr explicitly"):
         _range_test_strategies.auto_lr(task, finder_strategy("adam", 32), ctx, tmp_path)
+
+
+@pytest.mark.parametrize("verdict", [Verdict.DESCENT, Verdict.WEAK_DESCENT, Verdict.EDGE_ONLY])
+def test_auto_finder_keeps_a_sweep_that_gave_a_suggestion(
+    verdict: Verdict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrkit.experiments import StrategyContext, _range_test_strategies
+
+    calls: list[object] = []
+
+    def fake(task: object, strategy: object, **kwargs: float) -> RangeTestResult:
+        calls.append(kwargs)
+        return _fake(verdict)
+
+    monkeypatch.setattr(_range_test_strategies, "task_range_test", fake)
+    task = get_task("digits", num_samples=100)
+    ctx = StrategyContext(epochs=1, batch_size=32)
+    lr, _ = _range_test_strategies.auto_lr(task, finder_strategy("rmsprop", 32), ctx, tmp_path)
+    assert calls == [{}] and lr == 0.01

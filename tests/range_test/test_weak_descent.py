@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from lrkit.range_test import analyze
+from lrkit.range_test import Verdict, analyze
 from lrkit.range_test._suggest import EDGE_MARGIN, SHIFT, descent_weight
 
 LRS = np.logspace(-7, 1, 100)
@@ -49,7 +49,7 @@ def test_suggestion_moves_smoothly_from_the_edge_rule_to_the_descent_rule() -> N
     assert -1.6 - EDGE_MARGIN < edge_answer < -1.1 - EDGE_MARGIN
     assert abs(xs[-1] - (-4.5 + SHIFT)) < 0.03
     weak = analyze(LRS, weak_curve(0.04))
-    assert "weak descent" in weak.reason
+    assert "weak descent" in weak.reason and weak.verdict is Verdict.WEAK_DESCENT
     low, high = weak.interval  # type: ignore[misc]
     assert low <= weak.suggestion <= high  # type: ignore[operator]
 
@@ -68,6 +68,6 @@ def test_weak_descent_spreads_less_over_noise_seeds_than_a_hard_threshold() -> N
 def test_clear_descent_without_an_edge_is_read_but_a_weak_one_is_not() -> None:
     base = 1.1 - 1.0 / (1 + np.exp(-(X + 3.0) / 0.3))
     clear = analyze(LRS, base)
-    assert clear.reliable and "weak" not in clear.reason
+    assert clear.reliable and "weak" not in clear.reason and clear.verdict is Verdict.DESCENT
     faint = analyze(LRS, 1.1 - 0.03 / (1 + np.exp(-(X + 3.0) / 0.3)))
-    assert not faint.reliable and "flat" in faint.reason
+    assert not faint.reliable and "flat" in faint.reason and faint.verdict is Verdict.FLAT

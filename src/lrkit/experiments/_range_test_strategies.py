@@ -144,16 +144,16 @@ def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> 
 def _widening_range_test(task: Task, strategy: Strategy) -> RangeTestResult:
     """The default sweep (1e-7 to 10); if it runs off an end, once more, shifted 2 decades.
 
-    A flat curve or a descent still steep at the last LR shifts the sweep up (1e-5 to
-    1e3: Adadelta, for one, needs LRs near 1); a descent already steep at the first LR
-    shifts it down (1e-9 to 0.1).
+    The result's :attr:`~lrkit.range_test.Verdict.shift` decides: a flat curve or a
+    descent still steep at the last LR shifts the sweep up (1e-5 to 1e3: Adadelta, for
+    one, needs LRs near 1); a descent already steep at the first LR, a loss that rose
+    from the start, or a sweep that stopped before enough points shifts it down (1e-9
+    to 0.1).
     """
     result = task_range_test(task, strategy)
-    if result.reliable:
-        return result
-    if "start_lr" in result.reason:
+    if result.verdict.shift < 0:
         return task_range_test(task, strategy, start_lr=1e-9, end_lr=0.1)
-    if "flat" in result.reason or "end_lr" in result.reason:
+    if result.verdict.shift > 0:
         return task_range_test(task, strategy, start_lr=1e-5, end_lr=1e3)
     return result
 

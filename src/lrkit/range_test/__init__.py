@@ -23,6 +23,7 @@ from ._result import METHODS, NoSuggestionError, RangeTestResult, analyze, peak_
 from ._stop import StopRule, StopState
 from ._suggest import fastai_curve, lightning, minimum, steepest, valley
 from ._sweep import sweep_lrs
+from ._verdict import Verdict
 
 __all__ = [
     "METHODS",
@@ -33,6 +34,7 @@ __all__ = [
     "Rung",
     "StopRule",
     "StopState",
+    "Verdict",
     "analyze",
     "fastai_curve",
     "lightning",

@@ -13,6 +13,7 @@ from ._race import SCHEDULES, Race
 from ._stop import StopRule
 from ._suggest import EDGE_MARGIN, SHIFT, lightning, lrkit_rule, minimum, steepest, valley
 from ._sweep import check_positive_float
+from ._verdict import Verdict
 
 __all__ = ["METHODS", "NoSuggestionError", "RangeTestResult", "analyze", "peak_lr"]
 
@@ -57,7 +58,11 @@ class RangeTestResult:
             clear descent, from half a decade below the suggestion up to ``safety``
             decades below the edge; ``None`` when unreliable.
         reliable: whether ``suggestion`` and ``interval`` can be trusted.
-        reason: how the suggestion was placed, or why there is none.
+        reason: how the suggestion was placed, or why there is none (for people: it may
+            be reworded; code branches on ``verdict``).
+        verdict: what the rule concluded, a :class:`Verdict` (``verdict.reliable`` equals
+            ``reliable``; ``verdict.shift`` says which way to move a sweep that gave
+            no suggestion).
         num_steps: the number of steps planned for the sweep.
         stop_factor, smoothing: the stop rule (see :class:`StopRule`).
         bandwidth: the fit's kernel width, in decades.
@@ -89,6 +94,7 @@ class RangeTestResult:
     interval: tuple[float, float] | None
     reliable: bool
     reason: str
+    verdict: Verdict
     num_steps: int
     stop_factor: float = 4.0
     smoothing: float = 0.9
@@ -111,6 +117,12 @@ class RangeTestResult:
             object.__setattr__(self, "suggestion", float(self.suggestion))
         if self.edge is not None:
             object.__setattr__(self, "edge", float(self.edge))
+        if not isinstance(self.verdict, Verdict):
+            raise TypeError(f"verdict must be a Verdict, got {self.verdict!r}")
+        if bool(self.reliable) != self.verdict.reliable:
+            raise ValueError(
+                f"reliable={self.reliable!r} contradicts verdict {self.verdict.value!r}"
+            )
         if self.race is not None and not isinstance(self.race, Race):
             raise TypeError(f"race must be a Race or None, got {self.race!r}")
 
@@ -230,6 +242,8 @@ class RangeTestResult:
                 value = list(value)
             elif isinstance(value, Race):
                 value = value.to_dict()
+            elif isinstance(value, Verdict):
+                value = value.value
             out[f.name] = value
         return out
 
@@ -254,6 +268,10 @@ class RangeTestResult:
             kwargs["interval"] = tuple(data["interval"])
         if data["race"] is not None:
             kwargs["race"] = Race.from_dict(data["race"])
+        try:
+            kwargs["verdict"] = Verdict(data["verdict"])
+        except ValueError:
+            raise ValueError(f"bad range-test dict: unknown verdict {data['verdict']!r}") from None
         return cls(**kwargs)
 
 
@@ -303,9 +321,9 @@ def analyze(
         edge_margin: decades below the edge without a clear descent (1.2).
 
     Returns:
-        A :class:`RangeTestResult`, ``reliable=False`` with a reason when the curve is too
-        short, flat, rises from the start, or its descent runs off either end of the LR
-        range.
+        A :class:`RangeTestResult` whose :class:`Verdict` says what the rule found;
+        ``reliable=False`` with a reason when the curve is too short, flat, rises from
+        the start, or its descent runs off either end of the LR range.
 
     Raises:
         TypeError, ValueError: malformed input (the message names the argument).
@@ -383,6 +401,7 @@ def analyze(
         else (10.0 ** found.interval[0], 10.0 ** found.interval[1]),
         reliable=found.reliable,
         reason=found.reason,
+        verdict=found.verdict,
         num_steps=int(planned),
         stop_factor=rule.stop_factor,
         smoothing=rule.smoothing,

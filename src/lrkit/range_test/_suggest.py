@@ -14,6 +14,7 @@ import numpy as np
 
 from ._fit import local_fit
 from ._stop import StopRule
+from ._verdict import Verdict
 
 __all__ = [
     "Analysis",
@@ -160,7 +161,11 @@ def lightning(lrs: np.ndarray, losses: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Analysis:
-    """What :func:`lrkit_rule` finds on a curve (log10 LRs; ``None`` when unreliable)."""
+    """What :func:`lrkit_rule` finds on a curve (log10 LRs; ``None`` when unreliable).
+
+    ``verdict`` is what the rule concluded (a :class:`~lrkit.range_test.Verdict`);
+    ``reason`` says it in words, for people.
+    """
 
     fit: np.ndarray
     slope: np.ndarray
@@ -168,7 +173,8 @@ class Analysis:
     interval: tuple[float, float] | None
     reliable: bool
     reason: str
-    edge: float | None = None  # x_edge: where the fitted loss starts to rise
+    edge: float | None  # x_edge: where the fitted loss starts to rise
+    verdict: Verdict
 
 
 # Where the suggestion sits, in decades (chosen on the twelve tuning cases of
@@ -252,13 +258,15 @@ def lrkit_rule(
             False,
             f"too few points: {n} finite losses before the stop, need {min_points}; "
             "lower start_lr or raise num_steps",
+            None,
+            Verdict.TOO_FEW_POINTS,
         )
     fit, slope, noise = local_fit(x, y, bandwidth)
 
     edge: list[float | None] = [None]
 
-    def unreliable(reason: str) -> Analysis:
-        return Analysis(fit, slope, None, None, False, reason, edge[0])
+    def unreliable(reason: str, verdict: Verdict) -> Analysis:
+        return Analysis(fit, slope, None, None, False, reason, edge[0], verdict)
 
     spacing = float(np.median(np.diff(x)))
     n_eff = max(1.0, np.sqrt(2.0 * np.pi) * bandwidth / max(spacing, 1e-12))
@@ -276,21 +284,23 @@ def lrkit_rule(
     if not rising.size and weight < 1.0:
         weight = 0.0  # no edge to lean on: only a clear descent gives an answer
     descent = _steepest_descent(x, slope, i_min, first) if weight > 0.0 else None
-    if isinstance(descent, str):
+    if isinstance(descent, Verdict):
         if weight == 1.0:
-            return unreliable(descent)
+            return unreliable(_UNUSABLE[descent], descent)
         weight = 0.0  # a weak descent that runs off an end of the sweep: not read
-    if weight == 0.0 or descent is None or isinstance(descent, str):
+    if weight == 0.0 or descent is None or isinstance(descent, Verdict):
         if not rising.size:
             return unreliable(
                 f"flat curve: the fitted loss changed by less than {tau:.3g} (the noise "
-                "level); widen the LR range, raise num_steps, or check that the model learns"
+                "level); widen the LR range, raise num_steps, or check that the model learns",
+                Verdict.FLAT,
             )
         suggestion = x_edge - edge_margin
         if suggestion < x[0]:
             return unreliable(
                 "the loss never fell: it rose from near start_lr; lower start_lr, or check "
-                "that the model learns"
+                "that the model learns",
+                Verdict.ROSE_FROM_START,
             )
         interval = (suggestion - 0.5, max(suggestion, x_edge - safety))
         return Analysis(
@@ -302,6 +312,7 @@ def lrkit_rule(
             f"no clear descent within the sweep: {edge_margin:g} decades below where the "
             "loss starts to rise",
             x_edge,
+            Verdict.EDGE_ONLY,
         )
     lo, hi, centre = descent
     suggestion = min(centre + shift, x_edge - safety, float(x[i_min]))
@@ -310,7 +321,9 @@ def lrkit_rule(
         how = f"{safety:g} decades below where the loss starts to rise"
         if suggestion == float(x[i_min]):
             how = "the loss minimum (the descent ends close to the edge)"
+    verdict = Verdict.DESCENT
     if weight < 1.0:
+        verdict = Verdict.WEAK_DESCENT
         suggestion = weight * suggestion + (1.0 - weight) * (x_edge - edge_margin)
         how = (
             f"a weak descent (weight {weight:.2f}): the descent's answer ({how}) "
@@ -318,12 +331,23 @@ def lrkit_rule(
             "starts to rise)"
         )
     interval = (min(float(x[lo]), suggestion), max(float(x[hi]), suggestion))
-    return Analysis(fit, slope, suggestion, interval, True, how, edge[0])
+    return Analysis(fit, slope, suggestion, interval, True, how, edge[0], verdict)
+
+
+_UNUSABLE = {
+    Verdict.STEEP_AT_START: (
+        "the loss was already falling steeply at start_lr; lower start_lr to see "
+        "where the descent begins"
+    ),
+    Verdict.STEEP_AT_END: (
+        "the loss was still falling steeply at the last LR; raise end_lr or num_steps"
+    ),
+}
 
 
 def _steepest_descent(
     x: np.ndarray, slope: np.ndarray, i_min: int, first: int
-) -> tuple[int, int, float] | str:
+) -> tuple[int, int, float] | Verdict:
     """``(lo, hi, x_c)`` of the half-steepest stretch before ``i_min``, or why it is unusable."""
     n = len(x)
     strength = np.maximum(-slope[: i_min + 1], 0.0)
@@ -338,11 +362,8 @@ def _steepest_descent(
     while hi < i_min and strength[hi + 1] >= half:
         hi += 1
     if lo == 0:
-        return (
-            "the loss was already falling steeply at start_lr; lower start_lr to see "
-            "where the descent begins"
-        )
+        return Verdict.STEEP_AT_START
     if hi == n - 1:
-        return "the loss was still falling steeply at the last LR; raise end_lr or num_steps"
+        return Verdict.STEEP_AT_END
     w = strength[lo : hi + 1]
     return lo, hi, float(np.sum(x[lo : hi + 1] * w) / np.sum(w))
