@@ -230,3 +230,41 @@ def test_auto_finder_keeps_a_sweep_that_gave_a_suggestion(
     ctx = StrategyContext(epochs=1, batch_size=32)
     lr, _ = _range_test_strategies.auto_lr(task, finder_strategy("rmsprop", 32), ctx, tmp_path)
     assert calls == [{}] and lr == 0.01
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # decays from ctx.lr as its peak: twice the constant-LR answer (PEAK_SHIFT 0.3
+        # decades; the fake sweep has no edge to cap it)
+        ("adamw-warmup-cosine", 0.01 * 10**0.3),
+        ("adam", 0.01),  # trains at ctx.lr
+        ("one-cycle", 0.01),  # sets max_lr = 2 * ctx.lr itself
+        ("cyclic", 0.01),
+    ],
+)
+def test_auto_finder_answers_for_how_the_strategy_uses_its_base_lr(
+    name: str, expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrkit.experiments import StrategyContext, _range_test_strategies, get_strategy
+
+    monkeypatch.setattr(
+        _range_test_strategies, "task_range_test", lambda *a, **k: _fake(Verdict.DESCENT)
+    )
+    task = get_task("digits", num_samples=100)
+    ctx = StrategyContext(epochs=4, batch_size=32)
+    strategy = get_strategy(name, ctx)
+    lr, note = _range_test_strategies.auto_lr(task, strategy, ctx, tmp_path)
+    assert lr == pytest.approx(expected, rel=1e-12)
+    assert ("gets the peak answer" in note) == (expected != 0.01)
+
+
+def test_lr_roles_are_schedules_the_result_answers_for() -> None:
+    from lrkit.experiments._range_test_strategies import lr_role, register_lr_role
+
+    assert lr_role("adamw-warmup-cosine") == "cosine" and lr_role("constant") == "constant"
+    with pytest.raises(TypeError, match="role must be one of"):
+        register_lr_role("my-strategy", "exponential")
+    with pytest.raises(ValueError, match="lower-case"):
+        register_lr_role("My Strategy", "cosine")
+    assert lr_role("my-strategy") == "constant"

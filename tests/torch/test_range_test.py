@@ -433,6 +433,7 @@ def test_public_api() -> None:
             "Race",
             "Rung",
             "SCHEDULES",
+            "Verdict",
             "lightning",
             "peak_lr",
             "race",

@@ -2,8 +2,9 @@
 
 :func:`task_range_test` runs :func:`lrkit.torch.range_test` on a lab task with a fresh
 model (seeded), the strategy's optimizer and batch size. The ``auto`` LR finder
-(``lrkit compare --lr auto``) gives every strategy the range test's suggestion as its
-base LR; strategies sharing an optimizer and batch size share one test.
+(``lrkit compare --lr auto``) gives every strategy the range test's answer for the way
+it uses its base LR (:func:`register_lr_role`); strategies sharing an optimizer and
+batch size share one test.
 """
 
 from __future__ import annotations
@@ -12,16 +13,55 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..range_test import NoSuggestionError, RangeTestResult
+from ..range_test import SCHEDULES, NoSuggestionError, RangeTestResult
 from ._compare import register_lr_finder
 from ._optimizers import optimizer_entry
+from ._registry import Registry
 from ._strategies import Strategy, StrategyContext
 from ._tasks import Task
 
 if TYPE_CHECKING:
     pass
 
-__all__ = ["auto_lr", "finder_strategy", "task_range_test"]
+__all__ = ["auto_lr", "finder_strategy", "lr_role", "register_lr_role", "task_range_test"]
+
+
+def _check_role(role: object) -> None:
+    if not isinstance(role, str) or role not in SCHEDULES:
+        raise TypeError(
+            f"role must be one of {', '.join(map(repr, SCHEDULES))} (the schedules "
+            f"RangeTestResult.suggest answers for), got {role!r}"
+        )
+
+
+LR_ROLES: Registry[str] = Registry("strategy LR role", check=_check_role)
+
+
+def register_lr_role(strategy: str, role: str) -> None:
+    """Declare how the registered strategy ``strategy`` uses its base LR ``ctx.lr``.
+
+    ``role`` is a schedule of :meth:`RangeTestResult.suggest`'s ``for_schedule``:
+    ``"constant"`` (the default for an undeclared strategy) when ``ctx.lr`` is the LR
+    it trains at, or sets its own relation to it, such as one-cycle's and cyclic's
+    ``max_lr = 2 * ctx.lr``; ``"cosine"``, ``"linear"``, ``"onecycle"`` or ``"wsd"``
+    when ``ctx.lr`` is the *peak* of that decaying schedule. ``--lr auto`` then gives
+    the strategy ``result.suggest(for_schedule=role)``.
+
+    Raises:
+        TypeError: ``role`` is not one of those schedules.
+        ValueError: ``strategy`` is not a lower-case name.
+
+    Example:
+        >>> register_lr_role("my-cosine", "cosine")
+        >>> lr_role("my-cosine"), lr_role("an-undeclared-one")
+        ('cosine', 'constant')
+    """
+    LR_ROLES.register(strategy, role)
+
+
+def lr_role(strategy: str) -> str:
+    """How the registered strategy ``strategy`` uses ``ctx.lr`` (:func:`register_lr_role`)."""
+    return LR_ROLES.get(strategy) if strategy in LR_ROLES else "constant"
 
 
 def finder_strategy(
@@ -100,9 +140,12 @@ def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> 
 
     Runs :func:`task_range_test` (seed 0, 100 steps, 1e-7 to 10; shifted two decades up
     or down once if the curve runs off an end) for the strategy's optimizer and batch
-    size, saves its plot as ``out/range_test_<optimizer>...png`` and returns the
-    suggestion with a paragraph for the report. Strategies that share an optimizer and
-    batch size share one test.
+    size, saves its plot as ``out/range_test_<optimizer>...png`` and returns
+    ``result.suggest(for_schedule=lr_role(strategy.name))`` with a paragraph for the
+    report: the constant-LR suggestion for a strategy that trains at ``ctx.lr``, the
+    peak of its decay for one that decays from ``ctx.lr`` (see
+    :func:`register_lr_role`). Strategies that share an optimizer and batch size share
+    one test.
 
     An optimizer whose lr is a multiplier of its own step-size estimate (Prodigy,
     D-Adaptation: ``lr_is_multiplier`` in the optimizer registry) gets no range
@@ -138,7 +181,14 @@ def auto_lr(task: Task, strategy: Strategy, ctx: StrategyContext, out: Path) -> 
             f"the range test for {strategy.name!r} ({_describe(strategy)}) found no reliable "
             f"learning rate: {result.reason}; give --lr explicitly"
         )
-    return result.suggestion, note
+    role = lr_role(strategy.name)
+    lr = result.suggest(for_schedule=role)
+    if role != "constant":
+        note += (
+            f"\n\n`{strategy.name}` decays from its base LR ({role}): it gets the peak "
+            f"answer, **{lr:.3g}** (the constant-LR suggestion was {result.suggestion:.3g})."
+        ).lstrip("\n")
+    return lr, note
 
 
 def _widening_range_test(task: Task, strategy: Strategy) -> RangeTestResult:
@@ -184,3 +234,7 @@ def _save_plot(result: RangeTestResult, path: Path) -> None:
 
 
 register_lr_finder("auto", auto_lr)
+# The built-in strategies that decay from ctx.lr as their peak. The others train at
+# ctx.lr, or (one-cycle, cyclic) set max_lr = 2 * ctx.lr, which is the measured
+# cosine-peak relation already (docs/range_test.md).
+register_lr_role("adamw-warmup-cosine", "cosine")
