@@ -11,7 +11,17 @@ import numpy as np
 
 from ._race import SCHEDULES, Race
 from ._stop import StopRule
-from ._suggest import EDGE_MARGIN, SHIFT, lightning, lrkit_rule, minimum, steepest, valley
+from ._suggest import (
+    AMBIGUOUS_DROP,
+    AMBIGUOUS_WIDTH,
+    EDGE_MARGIN,
+    SHIFT,
+    lightning,
+    lrkit_rule,
+    minimum,
+    steepest,
+    valley,
+)
 from ._sweep import check_positive_float
 from ._verdict import Verdict
 
@@ -71,6 +81,12 @@ class RangeTestResult:
         edge: the LR where the fitted loss starts to rise (training becomes unstable),
             or ``None`` when it never does within the sweep.
         race: the validated mode's race (``validate=True``), or ``None``.
+        ambiguous: a suggestion on a curve whose fitted loss fell by less than 15% of
+            itself before the edge: the model barely learned within the sweep, and on
+            the finder zoo such curves held most of the suggestions more than 3 points
+            off the grid's best. The interval is then widened (from 0.75 decades below
+            the suggestion up to the edge); race it (``validate=True``) before trusting
+            the suggestion.
 
     Example:
         >>> lrs = np.logspace(-6, 0, 61)
@@ -102,6 +118,7 @@ class RangeTestResult:
     safety: float = 0.7
     edge: float | None = None
     race: Race | None = None
+    ambiguous: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lrs", "losses", "smoothed"):
@@ -123,6 +140,10 @@ class RangeTestResult:
             raise ValueError(
                 f"reliable={self.reliable!r} contradicts verdict {self.verdict.value!r}"
             )
+        if not isinstance(self.ambiguous, bool):
+            raise TypeError(f"ambiguous must be a bool, got {self.ambiguous!r}")
+        if self.ambiguous and not self.reliable:
+            raise ValueError("ambiguous=True needs a suggestion (reliable=True)")
         if self.race is not None and not isinstance(self.race, Race):
             raise TypeError(f"race must be a Race or None, got {self.race!r}")
 
@@ -287,6 +308,8 @@ def analyze(
     min_points: int = 10,
     shift: float = SHIFT,
     edge_margin: float = EDGE_MARGIN,
+    ambiguous_drop: float = AMBIGUOUS_DROP,
+    ambiguous_width: float = AMBIGUOUS_WIDTH,
 ) -> RangeTestResult:
     """Read a range-test sweep: where it stops, the lag-free fit, and the suggestion.
 
@@ -319,6 +342,10 @@ def analyze(
         min_points: fewest finite points for a reliable suggestion, >= 5.
         shift: decades above the centre of the steepest descent (0.15).
         edge_margin: decades below the edge without a clear descent (1.2).
+        ambiguous_drop: the curve is ambiguous when its fitted loss fell by less than this
+            fraction of itself (0.15).
+        ambiguous_width: an ambiguous interval reaches this many decades below the
+            suggestion (0.75), and up to the edge.
 
     Returns:
         A :class:`RangeTestResult` whose :class:`Verdict` says what the rule found;
@@ -386,6 +413,8 @@ def analyze(
         min_points=min_points,
         shift=check_finite("shift", shift),
         edge_margin=check_finite("edge_margin", edge_margin),
+        ambiguous_drop=check_finite("ambiguous_drop", ambiguous_drop),
+        ambiguous_width=check_finite("ambiguous_width", ambiguous_width),
     )
     smoothed = np.full(len(y), np.nan)
     smoothed[finite] = found.fit
@@ -408,6 +437,7 @@ def analyze(
         bandwidth=h,
         safety=safety_f,
         edge=None if found.edge is None else 10.0**found.edge,
+        ambiguous=found.ambiguous,
     )
 
 

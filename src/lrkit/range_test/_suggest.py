@@ -7,6 +7,7 @@ fastai 2.x ``lr_find`` with ``SuggestionMethod.Valley`` / ``Minimum``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -164,7 +165,9 @@ class Analysis:
     """What :func:`lrkit_rule` finds on a curve (log10 LRs; ``None`` when unreliable).
 
     ``verdict`` is what the rule concluded (a :class:`~lrkit.range_test.Verdict`);
-    ``reason`` says it in words, for people.
+    ``reason`` says it in words, for people. ``ambiguous``: a suggestion on a curve
+    whose fitted loss fell by less than ``AMBIGUOUS_DROP`` of itself (its interval is
+    widened; see :func:`lrkit_rule`).
     """
 
     fit: np.ndarray
@@ -175,6 +178,7 @@ class Analysis:
     reason: str
     edge: float | None  # x_edge: where the fitted loss starts to rise
     verdict: Verdict
+    ambiguous: bool = False
 
 
 # Where the suggestion sits, in decades (chosen on the twelve tuning cases of
@@ -183,6 +187,13 @@ SHIFT = 0.15  # above the centre of the steepest descent
 EDGE_MARGIN = 1.2  # below the edge when the loss never clearly fell
 REL_DROP = 0.05  # a clear descent lowers the fitted loss by at least this fraction
 TAU_SE = 8.0  # a change of the fit is significant above this many standard errors
+# An ambiguous curve: the fitted loss fell by less than this fraction of itself during
+# the sweep (the model barely learned in the sweep's steps, so where the loss falls
+# says little about the best LR of a full run); its interval reaches AMBIGUOUS_WIDTH
+# decades below the suggestion and up to the edge. Both chosen by leave-one-family-out
+# on the finder zoo (benchmarks/range_test_quality.py; docs/range_test.md).
+AMBIGUOUS_DROP = 0.15
+AMBIGUOUS_WIDTH = 0.75
 
 
 def descent_weight(drop: float, tau: float, scale: float) -> float:
@@ -216,6 +227,8 @@ def lrkit_rule(
     min_points: int,
     shift: float = SHIFT,
     edge_margin: float = EDGE_MARGIN,
+    ambiguous_drop: float = AMBIGUOUS_DROP,
+    ambiguous_width: float = AMBIGUOUS_WIDTH,
 ) -> Analysis:
     """lrkit's default rule on ``x = log10(lr)`` and finite (clipped) losses ``y``.
 
@@ -240,8 +253,14 @@ def lrkit_rule(
        clear descent (``w = 1``) gives an answer. Without a clear descent the interval
        is ``[x* - 0.5, x_edge - safety]``.
 
+    6. Ambiguous: the fitted loss fell by ``d / max |f| < ambiguous_drop`` (0.15)
+       before the edge. The suggestion stands, and ``ambiguous=True`` says it is not to
+       be trusted blindly: its interval is widened to
+       ``[min(x_lo, x* - ambiguous_width), max(x_hi, x_edge)]`` (0.75 decades). On the
+       finder zoo such curves held 33 of the 41 sweeps with a regret above 3 points.
+
     ``shift`` and ``edge_margin`` are the rule's other constants (0.15 and 1.2 decades;
-    the quality benchmark cross-validates them).
+    the quality benchmark cross-validates them, and the two ambiguity constants).
 
     Unreliable (no suggestion): fewer than ``min_points`` points, no clear descent and
     no edge (a flat curve), a loss that rises from the start, a clear descent that runs
@@ -303,16 +322,21 @@ def lrkit_rule(
                 Verdict.ROSE_FROM_START,
             )
         interval = (suggestion - 0.5, max(suggestion, x_edge - safety))
-        return Analysis(
-            fit,
-            slope,
-            suggestion,
-            interval,
-            True,
-            f"no clear descent within the sweep: {edge_margin:g} decades below where the "
-            "loss starts to rise",
-            x_edge,
-            Verdict.EDGE_ONLY,
+        return _judged(
+            Analysis(
+                fit,
+                slope,
+                suggestion,
+                interval,
+                True,
+                f"no clear descent within the sweep: {edge_margin:g} decades below where the "
+                "loss starts to rise",
+                x_edge,
+                Verdict.EDGE_ONLY,
+            ),
+            drop / scale if scale > 0.0 else 0.0,
+            ambiguous_drop,
+            ambiguous_width,
         )
     lo, hi, centre = descent
     suggestion = min(centre + shift, x_edge - safety, float(x[i_min]))
@@ -331,7 +355,27 @@ def lrkit_rule(
             "starts to rise)"
         )
     interval = (min(float(x[lo]), suggestion), max(float(x[hi]), suggestion))
-    return Analysis(fit, slope, suggestion, interval, True, how, edge[0], verdict)
+    found = Analysis(fit, slope, suggestion, interval, True, how, edge[0], verdict)
+    return _judged(found, drop / scale if scale > 0.0 else 0.0, ambiguous_drop, ambiguous_width)
+
+
+def _judged(found: Analysis, fell: float, threshold: float, width: float) -> Analysis:
+    """``found``, ambiguous with a widened interval when the loss ``fell`` < ``threshold``."""
+    if fell >= threshold or found.suggestion is None or found.interval is None:
+        return found
+    low, high = found.interval
+    top = high if found.edge is None else max(high, found.edge)
+    reason = (
+        f"{found.reason}; ambiguous: the fitted loss fell only {100 * fell:.0f}% during the "
+        f"sweep (under {100 * threshold:.0f}%), so the interval is widened; race it "
+        "(validate=True) or check with a short grid"
+    )
+    return dataclasses.replace(
+        found,
+        interval=(min(low, found.suggestion - width), top),
+        reason=reason,
+        ambiguous=True,
+    )
 
 
 _UNUSABLE = {
