@@ -12,7 +12,9 @@ two problems at two batch sizes) x {SGD with momentum 0.9, Adam} = 24 cases. For
    steps) read by lrkit's rule, fastai's valley, Lightning's rule, and torch-lr-finder
    0.2.2 itself (its own run, ``plot(suggest_lr=True)``);
 3. lrkit's validated mode (``validate=True``) for 3 seeds, racing 5 candidates with
-   short runs of each grid's schedule (first rung 12% of the budget, eta 3).
+   short runs of each grid's schedule (first rung 12% of the budget, eta 3). The
+   cached races predate the ambiguity flag: on an ambiguous curve they raced the
+   unwidened interval (a race now starts 0.75 decades below the suggestion).
 
 The regret of a suggested LR is the grid-best mean minus the suggestion's, read off the
 grid's per-seed curves by linear interpolation in log10(LR) (clamped at the grid's
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -49,7 +52,7 @@ from _zoo_trials import GRIDS, SCHEDULES, SWEEP, Cache, Race, Sweep, Trial, run_
 from lrkit.experiments.tasks._zoo import ZOO, zoo_task
 from lrkit.range_test import analyze, lightning, peak_lr, valley
 from lrkit.range_test._result import PEAK_MARGIN, PEAK_SHIFT
-from lrkit.range_test._suggest import EDGE_MARGIN, SHIFT
+from lrkit.range_test._suggest import AMBIGUOUS_DROP, AMBIGUOUS_WIDTH, EDGE_MARGIN, SHIFT
 from lrkit.torch._range_test import RACE_BACKOFF
 
 OPTIMIZERS = ("sgd", "adam")
@@ -66,6 +69,10 @@ SAFETIES = (0.7, 0.3, 0.5, 0.9, 1.1)
 RACE_BACKOFFS = (RACE_BACKOFF, 0.0, 0.1, 0.2, 0.5)
 PEAK_SHIFTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 PEAK_MARGINS = (0.0, 0.15, 0.3, 0.5, math.inf)
+AMBIGUOUS_DROPS = (AMBIGUOUS_DROP, 0.05, 0.1, 0.2, 0.25, 0.3, 0.4)
+AMBIGUOUS_WIDTHS = (AMBIGUOUS_WIDTH, 0.25, 0.5, 1.0, 1.25, 1.5)
+BAD = 3.0  # a suggestion more than this many points below the grid's best is bad
+COVERAGE = 0.9  # the widened interval should hold the grid-best LR this often
 
 
 @dataclass(frozen=True)
@@ -405,6 +412,153 @@ def calibration(datas: list[CaseData], theta: Theta) -> dict[str, Any]:
     return inside
 
 
+# -- ambiguity: which curves the rule should not be trusted on ------------------------
+
+
+_AMB_CACHE: dict[tuple[int, int, float, float], Any] = {}
+
+
+def judged(data: CaseData, seed_index: int, drop: float, width: float) -> Any:
+    """The shipped rule's result on one sweep with the given ambiguity constants."""
+    key = (id(data), seed_index, drop, width)
+    if key not in _AMB_CACHE:
+        lrs, losses = data.sweeps[seed_index]
+        _AMB_CACHE[key] = analyze(
+            lrs, losses, num_steps=SWEEP["num_steps"], ambiguous_drop=drop, ambiguous_width=width
+        )
+    return _AMB_CACHE[key]
+
+
+def _inside(result: Any, best: float) -> bool:
+    low, high = result.interval
+    return bool(low * 10**-1e-9 <= best <= high * 10**1e-9)
+
+
+def ambiguity(datas: list[CaseData]) -> dict[str, Any]:
+    """Leave-one-family-out choice of the ambiguity threshold and width, per sweep.
+
+    Units are the sweeps with a suggestion (constant grid, the shipped rule's other
+    constants, which were not chosen on the zoo). The threshold minimises the mean of
+    ``regret`` for a sweep left unflagged and ``BAD`` for a flagged one (flagging pays
+    off when the suggestion would be worse than the target); the width is the smallest
+    whose widened intervals hold the grid-best LR in ``COVERAGE`` of the flagged sweeps.
+    """
+    units = [
+        (d, i)
+        for d in datas
+        for i in range(len(d.sweeps))
+        if judged(d, i, AMBIGUOUS_DROP, AMBIGUOUS_WIDTH).suggestion is not None
+    ]
+    regret = [d.regret("constant", judged(d, i, 0.0, 0.0).suggestion)[0] for d, i in units]
+
+    def flagged(drop: float, j: int) -> bool:
+        d, i = units[j]
+        return bool(judged(d, i, drop, AMBIGUOUS_WIDTH).ambiguous)
+
+    def fit(train: list[int]) -> tuple[float, float]:
+        drop = argmin_mean(
+            list(AMBIGUOUS_DROPS), train, lambda t, j: BAD if flagged(t, j) else regret[j]
+        )
+        held = [j for j in train if flagged(drop, j)]
+        width = max(AMBIGUOUS_WIDTHS)
+        for w in sorted(AMBIGUOUS_WIDTHS):
+            inside = [
+                _inside(judged(*units[j], drop, w), units[j][0].best_lr("constant")) for j in held
+            ]
+            if not held or np.mean(inside) >= COVERAGE:
+                width = w
+                break
+        return drop, width
+
+    folds = leave_one_group_out([d.case.family for d, _ in units], fit)
+    out: dict[int, Any] = {}
+    for (drop, width), held in folds.values():
+        for j in held:
+            out[j] = judged(*units[j], drop, width)
+    rows = []
+    for j, (d, _) in enumerate(units):
+        r = out[j]
+        plain = judged(*units[j], 0.0, 0.0)
+        best = d.best_lr("constant")
+        rows.append(
+            {
+                "case": d.case.name,
+                "ambiguous": r.ambiguous,
+                "regret": regret[j],
+                "inside": _inside(r, best),
+                "inside_plain": _inside(plain, best),
+            }
+        )
+    return {
+        "rows": rows,
+        "chosen": {f: p for f, (p, _) in folds.items()},
+        "all": fit(list(range(len(units)))),
+    }
+
+
+def ambiguity_lines(amb: dict[str, Any]) -> list[str]:
+    rows = amb["rows"]
+    sure = [r for r in rows if not r["ambiguous"]]
+    flagged = [r for r in rows if r["ambiguous"]]
+    bad = [r for r in rows if r["regret"] > BAD]
+    good = [r for r in rows if r["regret"] <= BAD]
+    per_case: dict[str, list[float]] = {}
+    for r in sure:
+        per_case.setdefault(r["case"], []).append(r["regret"])
+    case_means = sorted(((float(np.mean(v)), k) for k, v in per_case.items()), reverse=True)
+    sure_regret = np.array([r["regret"] for r in sure]) if sure else np.array([math.nan])
+    drop, width = amb["all"]
+    chosen = "; ".join(f"{f}: ({p[0]:g}, {p[1]:g})" for f, p in amb["chosen"].items())
+    table = [
+        ["sweeps with a suggestion", f"{len(rows)}"],
+        [
+            "not flagged (confident)",
+            f"{len(sure)}: regret median {np.median(sure_regret):.1f}, worst sweep "
+            f"{sure_regret.max():.1f}, worst case (mean of its confident sweeps) "
+            f"{case_means[0][0]:.1f} ({case_means[0][1]}); "
+            f"{sum(r['regret'] <= BAD for r in sure)}/{len(sure)} within {BAD:g} points",
+        ],
+        [
+            "bad sweeps (regret > 3) flagged ambiguous",
+            f"{sum(r['ambiguous'] for r in bad)}/{len(bad)}",
+        ],
+        ["good sweeps wrongly flagged", f"{sum(r['ambiguous'] for r in good)}/{len(good)}"],
+        [
+            "calibration, confident sweeps: grid-best LR inside result.interval",
+            f"{sum(r['inside'] for r in sure)}/{len(sure)}",
+        ],
+        [
+            "calibration, ambiguous sweeps: inside the widened interval (before widening)",
+            f"{sum(r['inside'] for r in flagged)}/{len(flagged)} "
+            f"({sum(r['inside_plain'] for r in flagged)}/{len(flagged)})",
+        ],
+        [
+            "calibration, all sweeps (before widening)",
+            f"{sum(r['inside'] for r in rows)}/{len(rows)} "
+            f"({sum(r['inside_plain'] for r in rows)}/{len(rows)})",
+        ],
+    ]
+    return [
+        "### Ambiguous curves (out of sample)",
+        "",
+        "A suggestion is flagged ambiguous (`result.ambiguous`) when the fitted loss fell by "
+        "less than a fraction `ambiguous_drop` of itself during the sweep; its interval is "
+        "then widened to `ambiguous_width` decades below the suggestion and up to the edge. "
+        "Per sweep (constant grid; the rule's other constants are the shipped ones, chosen "
+        "off the zoo), each family is judged with the threshold and width chosen on the "
+        f"others: the threshold minimises the mean of the regret (unflagged) or {BAD:g} "
+        "points (flagged); the width is the smallest whose widened intervals hold the "
+        f"grid-best LR in {100 * COVERAGE:.0f}% of the flagged training sweeps.",
+        "",
+        markdown_table(["out of sample", "sweeps"], table),
+        "",
+        f"Chosen on all families: ambiguous_drop {drop:g}, ambiguous_width {width:g} "
+        f"(shipped {AMBIGUOUS_DROP:g}, {AMBIGUOUS_WIDTH:g}); without each held-out family "
+        f"(drop, width): {chosen}.",
+        "",
+    ]
+
+
 # -- the report ------------------------------------------------------------------------
 
 
@@ -442,7 +596,12 @@ def _targets(summaries: list[dict[str, Any]], worst_limit: float, peers: list[fl
 
 
 def report(
-    datas: list[CaseData], rows: dict[str, Any], cv: dict[str, Any], elapsed: float, note: str
+    datas: list[CaseData],
+    rows: dict[str, Any],
+    cv: dict[str, Any],
+    amb: dict[str, Any],
+    elapsed: float,
+    note: str,
 ) -> str:
     lines = [
         "## LR range test: quality against a grid search, out of sample (the finder zoo)",
@@ -511,6 +670,7 @@ def report(
         f"grid's best inside [interval low, edge] in {cal['cosine'][0]}/{cal['cosine'][1]}.",
         "",
     ]
+    lines += ambiguity_lines(amb)
     rel = np.array([math.log10(d.best_lr("cosine") / d.best_lr("constant")) for d in datas])
     lines += [
         "Best cosine peak over best constant LR (decades, per case): median "
@@ -588,23 +748,24 @@ def main() -> None:
     names = [t.name for t in ZOO] if args.tasks == "all" else args.tasks.split(",")
     cases = [Case(n, o) for n in names for o in OPTIMIZERS]
     cache = Cache(args.cache)
-    cached_before = len(cache.data)
     tic = time.perf_counter()
     first, races = specs(cases)
+    cached_before = sum(s.key in cache.data for s in dict.fromkeys([*first, *races]))
     run_specs(first, cache, args.jobs)
     run_specs(races, cache, args.jobs)
     datas = load(cache.data, cases)
     cv = loto(datas)
     rows = evaluate(datas, cv)
+    amb = ambiguity(datas)
     elapsed = time.perf_counter() - tic
     note = (
         f"{cached_before} of {len(first) + len(races)} results read from a cache made by the "
         "same code "
-        "(the time is of this run only)."
+        f"(the time is of this run only; load average {os.getloadavg()[0]:.1f})."
         if cached_before
         else ""
     )
-    body = report(datas, rows, cv, elapsed, note)
+    body = report(datas, rows, cv, amb, elapsed, note)
     print(body)
     if not args.no_write and args.tasks == "all":
         write_section("range_test_quality", body)

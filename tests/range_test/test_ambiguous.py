@@ -62,3 +62,13 @@ def test_ambiguous_round_trips_and_needs_a_suggestion() -> None:
         RangeTestResult.from_dict({**flat.to_dict(), "ambiguous": True})
     with pytest.raises(ValueError, match="ambiguous_drop"):
         analyze(LRS, shallow(0.1), ambiguous_drop=math.nan)
+
+
+def test_one_cycle_and_cyclic_stay_a_safety_margin_below_the_edge_when_ambiguous() -> None:
+    result = analyze(LRS, shallow(0.1))
+    assert result.ambiguous and result.interval[1] == pytest.approx(result.edge)  # type: ignore[index]
+    cap = result.edge * 10**-0.7  # type: ignore[operator]
+    assert result.one_cycle_max_lr() == pytest.approx(cap)
+    assert result.cyclic_bounds() == pytest.approx((cap / 4, cap))
+    deep = analyze(LRS, shallow(0.8))
+    assert deep.one_cycle_max_lr() == deep.interval[1]  # type: ignore[index]

@@ -223,8 +223,10 @@ class RangeTestResult:
     def cyclic_bounds(self, ratio: float = 4.0) -> tuple[float, float]:
         """``(base_lr, max_lr)`` for a cyclic schedule (Smith 2017).
 
-        ``max_lr`` is the top of :attr:`interval`, where the loss stops falling fast;
-        ``base_lr = max_lr / ratio`` (Smith recommends 3 to 4).
+        ``max_lr`` is the top of :attr:`interval`, where the loss stops falling fast
+        (on an :attr:`ambiguous` curve, whose interval reaches the edge, at most
+        ``safety`` decades below the edge); ``base_lr = max_lr / ratio`` (Smith
+        recommends 3 to 4).
 
         Raises:
             ValueError: ``ratio`` is not > 1.
@@ -233,11 +235,12 @@ class RangeTestResult:
         r = check_positive_float("ratio", ratio)
         if r <= 1.0:
             raise ValueError(f"ratio must be > 1, got {ratio!r}")
-        high = self._interval()[1]
+        high = self._fast_top()
         return high / r, high
 
     def one_cycle_max_lr(self) -> float:
-        """``max_lr`` for a one-cycle schedule: the top of :attr:`interval`.
+        """``max_lr`` for a one-cycle schedule: the top of :attr:`interval` (capped as in
+        :meth:`cyclic_bounds` on an ambiguous curve).
 
         One-cycle warms up to ``max_lr`` and anneals away from it, so it tolerates the
         largest LR at which the loss still fell fast (Smith & Topin 2018).
@@ -245,7 +248,15 @@ class RangeTestResult:
         Raises:
             NoSuggestionError: the curve is unreliable.
         """
-        return self._interval()[1]
+        return self._fast_top()
+
+    def _fast_top(self) -> float:
+        """The top of the interval; on an ambiguous curve (whose interval was widened up
+        to the edge) no higher than ``safety`` decades below the edge."""
+        high = self._interval()[1]
+        if self.ambiguous and self.edge is not None:
+            high = min(high, self.edge * 10.0**-self.safety)
+        return high
 
     def _interval(self) -> tuple[float, float]:
         if self.interval is None:
