@@ -218,7 +218,7 @@ def test_a_broken_plugin_raises_naming_its_entry_point(plugin, tmp_path):
 @pytest.mark.parametrize("name", sorted(_LRFREE))
 def test_each_lr_free_optimizer_runs_the_range_test(name):
     pytest.importorskip(_LRFREE[name][0])
-    from lrkit.experiments._range_test_strategies import finder_strategy, task_range_test
+    from lrkit.experiments._lr_finder import finder_strategy, task_range_test
 
     task = get_task("digits", num_samples=200)
     # Schedule-Free refuses a step outside train mode: the lab calls optimizer.train() first

@@ -89,7 +89,7 @@ def test_hold_out_validates_and_keeps_at_least_one_on_each_side():
 
 
 def test_range_test_sees_train_only(monkeypatch):
-    from lrkit.experiments import _range_test_strategies as rts
+    from lrkit.experiments import _lr_finder as rts
     from lrkit.experiments import _trainer
 
     task = get_task("digits", num_samples=100)

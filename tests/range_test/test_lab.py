@@ -13,7 +13,7 @@ pytest.importorskip("sklearn")
 
 from lrkit.cli import main  # noqa: E402
 from lrkit.experiments import compare, get_task, registered_lr_finders  # noqa: E402
-from lrkit.experiments._range_test_strategies import (  # noqa: E402
+from lrkit.experiments._lr_finder import (  # noqa: E402
     finder_strategy,
     task_range_test,
 )
@@ -192,7 +192,7 @@ def _fake(verdict: Verdict) -> RangeTestResult:
 def test_auto_finder_shifts_the_sweep_once_then_gives_up_with_the_reason(
     first: Verdict, shifted_to: tuple[float, float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lrkit.experiments import StrategyContext, _range_test_strategies
+    from lrkit.experiments import StrategyContext, _lr_finder
     from lrkit.range_test import NoSuggestionError
 
     calls: list[tuple[float, float]] = []
@@ -201,23 +201,23 @@ def test_auto_finder_shifts_the_sweep_once_then_gives_up_with_the_reason(
         calls.append((kwargs.get("start_lr", 1e-7), kwargs.get("end_lr", 10.0)))
         return _fake(first if len(calls) == 1 else Verdict.DESCENT)
 
-    monkeypatch.setattr(_range_test_strategies, "task_range_test", fake)
+    monkeypatch.setattr(_lr_finder, "task_range_test", fake)
     task = get_task("digits", num_samples=100)
     ctx = StrategyContext(epochs=1, batch_size=32)
-    lr, note = _range_test_strategies.auto_lr(task, finder_strategy("sgd", 32), ctx, tmp_path)
+    lr, note = _lr_finder.auto_lr(task, finder_strategy("sgd", 32), ctx, tmp_path)
     assert calls == [(1e-7, 10.0), shifted_to] and lr == 0.01 and "### Range test" in note
 
     calls.clear()
-    monkeypatch.setattr(_range_test_strategies, "task_range_test", lambda *a, **k: _fake(first))
+    monkeypatch.setattr(_lr_finder, "task_range_test", lambda *a, **k: _fake(first))
     with pytest.raises(NoSuggestionError, match="give --lr explicitly"):
-        _range_test_strategies.auto_lr(task, finder_strategy("adam", 32), ctx, tmp_path)
+        _lr_finder.auto_lr(task, finder_strategy("adam", 32), ctx, tmp_path)
 
 
 @pytest.mark.parametrize("verdict", [Verdict.DESCENT, Verdict.WEAK_DESCENT, Verdict.EDGE_ONLY])
 def test_auto_finder_keeps_a_sweep_that_gave_a_suggestion(
     verdict: Verdict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lrkit.experiments import StrategyContext, _range_test_strategies
+    from lrkit.experiments import StrategyContext, _lr_finder
 
     calls: list[object] = []
 
@@ -225,10 +225,10 @@ def test_auto_finder_keeps_a_sweep_that_gave_a_suggestion(
         calls.append(kwargs)
         return _fake(verdict)
 
-    monkeypatch.setattr(_range_test_strategies, "task_range_test", fake)
+    monkeypatch.setattr(_lr_finder, "task_range_test", fake)
     task = get_task("digits", num_samples=100)
     ctx = StrategyContext(epochs=1, batch_size=32)
-    lr, _ = _range_test_strategies.auto_lr(task, finder_strategy("rmsprop", 32), ctx, tmp_path)
+    lr, _ = _lr_finder.auto_lr(task, finder_strategy("rmsprop", 32), ctx, tmp_path)
     assert calls == [{}] and lr == 0.01
 
 
@@ -246,21 +246,19 @@ def test_auto_finder_keeps_a_sweep_that_gave_a_suggestion(
 def test_auto_finder_answers_for_how_the_strategy_uses_its_base_lr(
     name: str, expected: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lrkit.experiments import StrategyContext, _range_test_strategies, get_strategy
+    from lrkit.experiments import StrategyContext, _lr_finder, get_strategy
 
-    monkeypatch.setattr(
-        _range_test_strategies, "task_range_test", lambda *a, **k: _fake(Verdict.DESCENT)
-    )
+    monkeypatch.setattr(_lr_finder, "task_range_test", lambda *a, **k: _fake(Verdict.DESCENT))
     task = get_task("digits", num_samples=100)
     ctx = StrategyContext(epochs=4, batch_size=32)
     strategy = get_strategy(name, ctx)
-    lr, note = _range_test_strategies.auto_lr(task, strategy, ctx, tmp_path)
+    lr, note = _lr_finder.auto_lr(task, strategy, ctx, tmp_path)
     assert lr == pytest.approx(expected, rel=1e-12)
     assert ("gets the peak answer" in note) == (expected != 0.01)
 
 
 def test_lr_roles_are_schedules_the_result_answers_for() -> None:
-    from lrkit.experiments._range_test_strategies import lr_role, register_lr_role
+    from lrkit.experiments._lr_finder import lr_role, register_lr_role
 
     assert lr_role("adamw-warmup-cosine") == "cosine" and lr_role("constant") == "constant"
     with pytest.raises(TypeError, match="role must be one of"):

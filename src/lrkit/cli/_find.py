@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if args.momentum is not None and entry.momentum_key != "momentum":
         raise CLIError(f"--momentum applies to optimizers with a momentum, not {args.optimizer}")
     from ..experiments._compare import _check_device
-    from ..experiments._range_test_strategies import finder_strategy, task_range_test
+    from ..experiments._lr_finder import finder_strategy, task_range_test
 
     _check_device(args.device)
     task = get_task(args.task, num_samples=args.num_samples)

@@ -150,12 +150,12 @@ def load_builtins() -> None:
         # One line per module that registers built-ins.
         from . import (  # noqa: F401
             _batch_strategies,
-            _range_test_strategies,
-            _range_test_tasks,
+            _lr_finder,
             _smith2018,
             _you2019,
             tasks,
         )
+        from .tasks import _range_test_tasks  # noqa: F401
     except BaseException:
         _builtins_loaded = False
         raise

@@ -2,8 +2,9 @@
 
 The builders (``_tiny_lm.py``, ``_diabetes.py``) return plain parts; this package
 turns them into :class:`~lrkit.experiments.Task` values and registers them. The
-``Task`` type, the registry and the older built-ins (``mnist1d``, ``digits``, the
-range-test tasks) still live in ``lrkit.experiments``; they move here later.
+range-test tasks (``spirals``, ``mnist1d-bn``, ...) are in ``_range_test_tasks.py``
+and the finder zoo in ``_zoo.py``. The ``Task`` type, the registry and the older
+built-ins (``mnist1d``, ``digits``) still live in ``lrkit.experiments``.
 """
 
 from __future__ import annotations

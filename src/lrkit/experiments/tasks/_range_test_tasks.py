@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._tasks import Task, _tensor_split, mnist1d_task, register_task
+from .._tasks import Task, _tensor_split, mnist1d_task, register_task
 
 if TYPE_CHECKING:
     import torch
