@@ -300,6 +300,10 @@ class ScheduledLoader:
             timeout=timeout,
             multiprocessing_context=multiprocessing_context,
         )
+        # In-process reading (no workers, no pinning) skips the DataLoader iterator's
+        # per-batch machinery but does what it does: the same global-RNG draw per
+        # iteration, __getitems__ when the dataset has it, the same collate_fn.
+        self._direct = num_workers == 0 and not pin_memory
         self._epoch = 0
         self._position = 0
         self._batch_size = 0
@@ -383,7 +387,7 @@ class ScheduledLoader:
             return
         self.sampler.set_epoch(plan.epoch, plan.start)
         n, last = self.sampler.dataset_size, len(plan.sizes) - 1
-        for k, batch in enumerate(self.loader):
+        for k, batch in enumerate(self._read() if self._direct else self.loader):
             if generation != self._generation:
                 raise RuntimeError(
                     "this ScheduledLoader iterator is stale: a newer iteration or set_epoch() "
@@ -409,6 +413,18 @@ class ScheduledLoader:
         # the rest of the epoch from the next unseen sample, with the new sizes (the
         # batches that workers prefetched are dropped with the old iterator)
         yield from self.__iter__()
+
+    def _read(self) -> Iterator[Any]:
+        """The batches as ``iter(self.loader)`` yields them without workers, read directly."""
+        loader = self.loader
+        # DataLoader's iterator draws a base seed from torch's global RNG: so do we, so
+        # that a model drawing from it (dropout) sees the same stream either way.
+        torch.empty((), dtype=torch.int64).random_(generator=loader.generator)
+        dataset, collate = loader.dataset, loader.collate_fn
+        many = getattr(dataset, "__getitems__", None)
+        for indices in self.sampler:
+            data = many(indices) if many else [dataset[i] for i in indices]
+            yield collate(data)
 
     def state_dict(self) -> dict[str, Any]:
         """Progress as plain data: epoch, position, and what must match on resume."""
