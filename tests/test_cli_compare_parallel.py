@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,3 +126,18 @@ def test_a_reproduction_whose_task_cannot_travel_says_so(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("lrkit reproduce: error: items must be picklable")
     assert "jobs=1" in err
+
+
+@pytest.mark.timeout(300)
+def test_two_jobs_off_a_terminal_print_one_line_per_trial_with_its_metric(tmp_path, capsys):
+    out = tmp_path / "run"
+    run = [a for a in RUN if a != "--quiet"]
+    assert main(["compare", *run, "--epochs", "2", "--jobs", "2", "--out", str(out)]) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if " seed " in ln]
+    found = sorted(
+        re.findall(r"^(\S+) seed (\d): test_acc ([\d.]+) after 2 epochs", "\n".join(lines), re.M)
+    )
+    assert [(s, int(k)) for s, k, _ in found] == sorted(
+        (s, k) for s in ("constant", "adam", "step-decay") for k in (0, 1)
+    ), lines
+    assert len(lines) == 6, lines  # no second, metric-less line from the progress

@@ -173,7 +173,9 @@ def run(args: argparse.Namespace) -> int:
     command = "lrkit compare " + " ".join(shlex.quote(a) for a in _argv_of(args))
     total = len(strategies) * args.seeds
     try:
-        with ParallelRun(args, total, describe=lambda trial: trial.label) as par:
+        # trial_reporter writes the line per finished trial (with its metric), inline
+        # or in parallel; the parallel progress only adds failures and the bar
+        with ParallelRun(args, total, describe=lambda trial: trial.label, lines=False) as par:
             result = compare(
                 args.task,
                 strategies,
@@ -192,8 +194,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=not args.quiet and par.inline,
                 command=command,
                 executor=par.stream,
-                # with several jobs the progress callback already prints a line per trial
-                on_trial=trial_reporter(quiet=args.quiet or not par.inline),
+                on_trial=trial_reporter(quiet=args.quiet),
             )
             status = par.exit_status("compare")
     except KeyboardInterrupt:

@@ -114,6 +114,7 @@ class ParallelRun:
         *,
         describe: Callable[[Any], str] = str,
         stream: TextIO | None = None,
+        lines: bool = True,
     ) -> None:
         from ..experiments._executors import InlineExecutor, ResultStream
         from ._progress import ProgressReporter
@@ -127,7 +128,11 @@ class ParallelRun:
             self.threads = int(getattr(self.executor, "num_cpus", 1))
         self.err = sys.stderr if stream is None else stream
         self.progress = ProgressReporter(
-            total, describe=describe, stream=self.err, quiet=getattr(args, "quiet", False)
+            total,
+            describe=describe,
+            stream=self.err,
+            quiet=getattr(args, "quiet", False),
+            lines=lines,
         )
         self.stream = (
             None

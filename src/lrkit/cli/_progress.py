@@ -31,6 +31,8 @@ class ProgressReporter:
         quiet: write nothing.
         debug: print a failure's traceback (default: ``LRKIT_DEBUG`` is set).
         unit: what an item is called on the bar.
+        lines: off a terminal, a line per finished item; ``False`` writes only the
+            failures (for a caller that prints its own richer line per item).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ProgressReporter:
         quiet: bool = False,
         debug: bool | None = None,
         unit: str = "trial",
+        lines: bool = True,
     ) -> None:
         if total is not None and (
             isinstance(total, bool) or not isinstance(total, int) or total < 0
@@ -51,6 +54,7 @@ class ProgressReporter:
         self.describe = describe
         self.stream = sys.stderr if stream is None else stream
         self.quiet = quiet
+        self.lines = lines
         self.debug = bool(os.environ.get("LRKIT_DEBUG")) if debug is None else debug
         self.done = 0
         self.failed = 0
@@ -80,7 +84,7 @@ class ProgressReporter:
                 self._bar.write(line, file=self.stream)
             self._bar.set_postfix_str(f"{self.failed} failed" if self.failed else "", refresh=False)
             self._bar.update(1)
-        else:
+        elif self.lines or failure is not None:
             print(line, file=self.stream, flush=True)
 
     def close(self) -> None:

@@ -75,10 +75,13 @@ def run(args: argparse.Namespace) -> int:
     if not parallel or args.jobs is None:
         args.jobs = 1  # a reproduction runs in this process unless --jobs asks otherwise
     try:
-        with ParallelRun(args, None, describe=lambda trial: trial.label) as par:
+        # a reproduction that takes on_trial prints its own line per trial (with the
+        # metric); for one that does not, the parallel progress prints the lines
+        lines = "on_trial" not in params
+        with ParallelRun(args, None, describe=lambda trial: trial.label, lines=lines) as par:
             extra: dict[str, Any] = {}
-            if "on_trial" in params:  # older plug-ins lack it
-                extra["on_trial"] = trial_reporter(quiet=args.quiet or not par.inline)
+            if not lines:
+                extra["on_trial"] = trial_reporter(quiet=args.quiet)
             if parallel:
                 extra["executor"] = par.stream
             report = func(
