@@ -82,7 +82,7 @@ def test_a_scheduled_loader_follows_the_decisions_and_a_resume_continues() -> No
         if decision is PlateauDecision.GROW_BATCH:
             expected_batch *= 2
         # the hook a loader needs: follow the decided schedule from the next epoch
-        loader.sampler.schedule = rule.batch_schedule(state)
+        loader.set_schedule(rule.batch_schedule(state))
         if epoch == 3:  # save and resume mid-run, into a fresh controller, through JSON
             saved = json.dumps(state.to_dict())
             rule = BatchOnPlateau(ReduceOnPlateau(factor=0.5, patience=0), 4, 16)

@@ -145,3 +145,24 @@ def test_a_truncated_state_is_refused_with_a_value_error() -> None:
     del state["position"]
     with pytest.raises(ValueError, match="missing 'position'"):
         ScheduledLoader(list(range(10)), 2).load_state_dict(state)
+
+
+def test_set_schedule_applies_from_the_next_epoch_and_resumes() -> None:
+    loader = ScheduledLoader(list(range(12)), 3, shuffle=False)
+    assert [len(b) for b in loader] == [3, 3, 3, 3]
+    grown = BatchStep(3, milestones=[1], factor=2)
+    loader.set_schedule(grown)
+    assert loader.schedule == grown
+    it = iter(loader)
+    assert len(next(it)) == 6
+    with pytest.raises(ValueError, match="epoch boundary"):
+        loader.set_schedule(3)
+    saved = loader.state_dict()
+    fresh = ScheduledLoader(list(range(12)), 3, shuffle=False)
+    with pytest.raises(ValueError, match="schedule"):
+        fresh.load_state_dict(saved)
+    fresh.set_schedule(grown)  # the schedule in force first, then the progress
+    fresh.load_state_dict(saved)
+    assert [b.tolist() for b in fresh] == [list(range(6, 12))]
+    with pytest.raises(TypeError, match="batch_size must be"):
+        fresh.set_schedule("big")  # type: ignore[arg-type]

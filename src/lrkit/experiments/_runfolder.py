@@ -217,7 +217,7 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
                 {
                     k: (
                         v
-                        if k == "strategy"
+                        if k in ("strategy", "decision")
                         else None
                         if v == ""
                         else int(v)

@@ -9,6 +9,7 @@ A :class:`Strategy` is a frozen dataclass that round-trips through a plain dict
     lr = "step(lr=0.1, step_size=10, gamma=0.1)"   # a spec, or a config table
     clock = "epoch"
     batch_size = 64
+    controller = "reduce_on_plateau(factor=0.1, patience=3)"   # optional: reactive
 
 Built-in strategies are factories ``factory(ctx) -> Strategy`` registered by name
 (:func:`register_strategy`) that size their schedule from a
@@ -107,6 +108,12 @@ class Strategy:
             string or config dict is parsed into one).
         momentum: optional momentum schedule (SGD ``momentum``, RMSprop
             ``momentum``, Adam ``beta1``).
+        controller: ``None``, or a reactive rule the trainer consults while it trains
+            (:class:`~lrkit.schedules.ReduceOnPlateau`,
+            :class:`~lrkit.batch_size.BatchOnPlateau`, or any type given a driver with
+            :func:`~lrkit.experiments.register_controller`; a spec string or config
+            dict is parsed). It scales the LR schedule and may change the batch size,
+            from the validation loss (see ``lrkit.experiments._controllers``).
         description: one line for reports.
 
     Raises:
@@ -129,6 +136,7 @@ class Strategy:
     batch_size: Any = 64
     momentum: Schedule | None = None
     description: str = ""
+    controller: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9][\w.\-]*", self.name):
@@ -159,6 +167,16 @@ class Strategy:
             object.__setattr__(self, "momentum", _as_schedule("momentum", self.momentum))
         if not isinstance(self.description, str):
             raise TypeError(f"description must be a string, got {self.description!r}")
+        if self.controller is not None:
+            from ._controllers import controller_driver
+
+            rule = self.controller
+            if isinstance(rule, str):
+                rule = parse_spec(rule)
+            elif isinstance(rule, Mapping):
+                rule = from_config(dict(rule))
+            object.__setattr__(self, "controller", rule)
+            controller_driver(rule).check(self.batch_size)
 
     @property
     def optimizer_options(self) -> dict[str, Any]:
@@ -181,7 +199,7 @@ class Strategy:
             return [plain(x) for x in v] if isinstance(v, tuple) else v
 
         bs = self.batch_size
-        return {
+        config = {
             "name": self.name,
             "optimizer": self.optimizer,
             "optimizer_kwargs": {k: plain(v) for k, v in self.optimizer_kwargs},
@@ -191,6 +209,9 @@ class Strategy:
             "momentum": None if self.momentum is None else self.momentum.to_config(),
             "description": self.description,
         }
+        if self.controller is not None:  # absent otherwise: older run keys stay the same
+            config["controller"] = self.controller.to_config()
+        return config
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], *, name: str | None = None) -> Strategy:
@@ -543,7 +564,86 @@ register_strategy(
     _lr_free("dadapt-adam", "dadapt-adam", "D-Adaptation Adam"),
     "D-Adaptation Adam, lr 1 (lrkit[lrfree])",
 )
-# TODO(wsd): register "wsd" once lrkit.schedules.WarmupStableDecay is on main.
+
+
+# Warm-up-stable-decay (Hägele et al. 2024): 5% linear warm-up, constant, then a 1-sqrt
+# cooldown over the last 20% to 0; SGD at the decays' start LR. Reactive strategies: the
+# LR (and the batch) answer plateaus of the validation loss; patience E/10 epochs,
+# threshold 1e-3 relative, the LR scale floored at 1/1000.
+WSD_LR = 0.1
+PLATEAU_LR = 0.1
+
+
+def _wsd(ctx: StrategyContext) -> Strategy:
+    from ..schedules import WarmupStableDecay
+
+    lr = ctx.lr or WSD_LR
+    warm = WARMUP_FRACTION * ctx.epochs
+    return _sgd(
+        ctx,
+        "wsd",
+        WarmupStableDecay(
+            lr=lr,
+            total_steps=ctx.epochs,
+            warmup_steps=warm,
+            decay_fraction=0.2,
+            decay_shape="1-sqrt",
+        ),
+        f"SGD momentum 0.9, {warm:g}-epoch warm-up to {lr:g}, constant, 1-sqrt cooldown "
+        "over the last 20%",
+    )
+
+
+def _patience(ctx: StrategyContext) -> int:
+    return max(1, ctx.epochs // 10)
+
+
+def _plateau(ctx: StrategyContext) -> Strategy:
+    from ..schedules import Constant, ReduceOnPlateau
+
+    lr, patience = ctx.lr or PLATEAU_LR, _patience(ctx)
+    rule = ReduceOnPlateau(factor=0.1, patience=patience, threshold=1e-3, min_lr=1e-3)
+    return Strategy(
+        name="plateau",
+        optimizer="sgd",
+        lr=Constant(lr),
+        optimizer_kwargs={"momentum": 0.9},
+        batch_size=ctx.batch_size,
+        controller=rule,
+        description=f"SGD momentum 0.9, lr {lr:g} x 0.1 when the validation loss has not "
+        f"improved for {patience + 1} epochs (floor lr / 1000)",
+    )
+
+
+def _plateau_batch(ctx: StrategyContext) -> Strategy:
+    from ..batch_size import BatchOnPlateau
+    from ..schedules import Constant, ReduceOnPlateau
+
+    lr, patience = ctx.lr or PLATEAU_LR, _patience(ctx)
+    # the batch may grow 25x (two plateaus at factor 0.2), to at most a quarter of the set
+    cap = max(ctx.batch_size, min(25 * ctx.batch_size, ctx.train_size // 4))
+    plateau = ReduceOnPlateau(factor=0.2, patience=patience, threshold=1e-3, min_lr=1e-3)
+    return Strategy(
+        name="plateau-batch",
+        optimizer="sgd",
+        lr=Constant(lr),
+        optimizer_kwargs={"momentum": 0.9},
+        batch_size=ctx.batch_size,
+        controller=BatchOnPlateau(plateau, batch_size=ctx.batch_size, max_batch_size=cap),
+        description=f"SGD momentum 0.9, lr {lr:g}; on a validation-loss plateau "
+        f"({patience + 1} epochs) the batch grows x5 up to {cap}, then the LR / 5",
+    )
+
+
+register_strategy("wsd", _wsd, "SGD 0.1, 5% warm-up, constant, 1-sqrt cooldown over the last 20%")
+register_strategy(
+    "plateau", _plateau, "SGD 0.1, LR x 0.1 on a validation-loss plateau (patience E/10)"
+)
+register_strategy(
+    "plateau-batch",
+    _plateau_batch,
+    "SGD 0.1, batch x5 on a validation-loss plateau up to 25x, then LR / 5",
+)
 
 # Compare's default: the seed's strategies.
 SEED_STRATEGIES = (

@@ -15,7 +15,14 @@ shows it, and a test checks that both give the same metrics):
 - :func:`~lrkit.torch.accumulate_gradients` computes the gradient, in micro-batches
   when ``micro_batch_size`` caps the forward pass;
 - the optimizer comes from the optimizer registry, with ``optimizer.train()`` /
-  ``optimizer.eval()`` around training and evaluation when its entry says so.
+  ``optimizer.eval()`` around training and evaluation when its entry says so;
+- a strategy with a ``controller`` (``plateau``, ``plateau-batch``) is also run
+  through its driver (``lrkit.experiments._controllers``): after each epoch's
+  validation (and after every update when the driver asks), its decision may scale
+  the LR schedule (a new ``LRScheduler`` over ``Scale(lr, scale)``) and change the
+  batch schedule the loader follows from the next epoch
+  (``ScheduledLoader.set_schedule``); the decision is the row's ``decision`` and the
+  controller's state is in every checkpoint.
 
 Determinism: the model is initialised after ``torch.manual_seed(seed)``; torch's
 global RNG (for dropout, say) is saved in each checkpoint with the loader's
@@ -37,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._checksum import verify_checksum, write_checksummed
+from ._controllers import Control, ControllerDriver, UpdateReport, controller_driver
 from ._metrics import METRICS
 from ._optimizers import make_optimizer, optimizer_entry
 from ._strategies import Strategy
@@ -56,6 +64,7 @@ METRIC_COLUMNS = (
     "samples",
     "lr",
     "batch_size",
+    "decision",
     "train_loss",
     "val_loss",
     "val_metric",
@@ -66,6 +75,7 @@ METRIC_COLUMNS = (
 )
 
 _CHECKPOINT_VERSION = 1
+NO_DECISION = None  # the ``decision`` of a strategy without controller (empty in the CSV)
 
 
 @dataclass(frozen=True)
@@ -331,6 +341,16 @@ class _Loop:
         self.loader = lab_loader(task.train_set, strategy.batch_size, seed=seed, device=device)
         unit = "epoch" if strategy.clock == "epoch" else "step"
         self.scheduler = LRScheduler(optimizer, strategy.lr, momentum=strategy.momentum, unit=unit)
+        self.driver: ControllerDriver | None = None
+        self.control = Control()
+        if strategy.controller is not None:
+            if task.val_set is None:
+                raise ValueError(
+                    f"strategy {strategy.name!r} decides on the validation loss, but task "
+                    f"{task.name!r} has no val_set"
+                )
+            self.driver = controller_driver(strategy.controller)
+            self.follow(self.driver.start(strategy.batch_size), time=0.0)
         self.test_loader = lab_loader(
             task.test_set, eval_batch_size, seed=0, device=device, shuffle=False
         )
@@ -345,6 +365,37 @@ class _Loop:
             self.noisy_loader = lab_loader(
                 noisy, eval_batch_size, seed=0, device=device, shuffle=False
             )
+
+    def follow(self, control: Control, time: float) -> None:
+        """Adopt a controller's control: its LR scale now, its batch size from the next epoch."""
+        from ..schedules import Scale
+        from ..torch import LRScheduler
+
+        old, self.control = self.control, control
+        if control.lr_scale != old.lr_scale:
+            lr = (
+                self.strategy.lr
+                if control.lr_scale == 1.0
+                else Scale(self.strategy.lr, control.lr_scale)
+            )
+            self.scheduler = LRScheduler(
+                self.optimizer, lr, momentum=self.strategy.momentum, unit=self.scheduler.unit
+            )
+            self.scheduler.set_time(time)
+        if self.loader.position == 0:
+            self.sync_batch()
+
+    def sync_batch(self) -> None:
+        """Make the loader follow the control's batch size (at an epoch boundary)."""
+        from ..batch_size._epochs import as_batch_schedule
+
+        wanted = self.control.batch_size
+        if wanted is not None and as_batch_schedule(wanted) != self.loader.schedule:
+            self.loader.set_schedule(wanted)
+
+    def clock(self, state: _State) -> float:
+        """The strategy's clock now: fractional epochs, or updates done."""
+        return state.samples / self.n if self.strategy.clock == "epoch" else state.updates
 
     def run(
         self,
@@ -396,6 +447,9 @@ class _Loop:
             optimizer.train()  # type: ignore[attr-defined]
         model.train()
         loss_sum, seen, diverged, first_batch = 0.0, 0, False, 0
+        driver = self.driver
+        per_update = driver is not None and driver.every == "update"
+        decisions: list[str] = []
         tic = time.perf_counter()
         plain = self.task.forward is None
         if epoch_clock:  # this epoch's batch start times, evaluated in one array call
@@ -407,6 +461,7 @@ class _Loop:
             scheduler.set_time(state.samples / self.n if epoch_clock else state.updates)
             first_batch = first_batch or self.loader.batch_size
             optimizer.zero_grad(set_to_none=True)
+            step = None
             if plain and isinstance(batch, (tuple, list)):
                 x, y = batch[0], batch[1]
                 step = accumulate_gradients(model, loss_fn, x, y, micro_batch_size=self.micro)
@@ -427,6 +482,13 @@ class _Loop:
             seen += size
             state.updates += 1
             state.samples += size
+            if per_update and driver is not None:
+                report = UpdateReport(
+                    state.updates, state.samples, self.loader.time, size, value, step
+                )
+                self.follow(driver.after_update(self.control, report), self.clock(state))
+                if self.control.decision != "hold":
+                    decisions.append(self.control.decision)
         state.wall_s += time.perf_counter() - tic
         if self.train_eval:
             optimizer.eval()  # type: ignore[attr-defined]
@@ -445,6 +507,7 @@ class _Loop:
             "samples": state.samples,
             "lr": float(scheduler.get_last_lr()[0]),
             "batch_size": first_batch,
+            "decision": NO_DECISION,
             "train_loss": math.nan if diverged else loss_sum / max(seen, 1),
             "val_loss": val_loss,
             "val_metric": val_metric,
@@ -455,6 +518,12 @@ class _Loop:
         }
         if self.noisy_loader is not None:
             row["noisy_fit"] = self.evaluate(self.noisy_loader)[2]
+        if driver is not None and not diverged and val_loss is not None:
+            control = driver.after_validation(self.control, val_loss, self.loader.time)
+            self.follow(control, self.clock(state))
+            if control.decision != "hold":
+                decisions.append(control.decision)
+            row["decision"] = ";".join(decisions) or "hold"
         return row
 
     def forward(self, batch: Any) -> tuple[Any, Any, Any]:
@@ -521,6 +590,7 @@ class _Loop:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "loader": self.loader.state_dict(),
+            "controller": None if self.driver is None else self.driver.dump(self.control),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": (
                 torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
@@ -547,14 +617,18 @@ class _Loop:
             )
         self.model.load_state_dict(payload["model"])
         self.optimizer.load_state_dict(payload["optimizer"])
+        samples, updates = int(payload["samples"]), int(payload["updates"])
+        if self.driver is not None:  # before the loader: it checks the batch schedule's
+            now = samples / self.n if self.strategy.clock == "epoch" else updates
+            self.follow(self.driver.load(payload["controller"]), now)
         self.loader.load_state_dict(payload["loader"])
         torch.set_rng_state(payload["torch_rng"])
         if self.device.type == "cuda" and payload.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(payload["cuda_rng"], self.device)
         return _State(
             rows=list(payload["rows"]),
-            samples=int(payload["samples"]),
-            updates=int(payload["updates"]),
+            samples=samples,
+            updates=updates,
             wall_s=float(payload["wall_s"]),
             diverged_epoch=payload["diverged_epoch"],
             done=bool(payload["done"]),

@@ -353,6 +353,36 @@ class ScheduledLoader:
         epoch = self.sampler.plan(self._epoch, self._position).epoch
         return len(self.sampler.global_sizes(epoch, 0))
 
+    def set_schedule(self, batch_size: BatchSchedule | int) -> None:
+        """Follow another batch-size schedule from the next epoch on (a reactive controller's).
+
+        Allowed only at an epoch boundary (position 0), so the epochs already read keep
+        the sizes they had and the next one is planned with the new schedule. Resuming
+        a loader that changed its schedule: call ``set_schedule`` with the schedule in
+        force before :meth:`load_state_dict` (which checks the schedule's fingerprint).
+
+        Raises:
+            TypeError: not a :class:`~lrkit.batch_size.BatchSchedule` or an int.
+            ValueError: the loader is in the middle of an epoch.
+
+        Example:
+            >>> from lrkit.batch_size import BatchStep
+            >>> loader = ScheduledLoader(list(range(8)), 2, shuffle=False)
+            >>> [len(b) for b in loader]
+            [2, 2, 2, 2]
+            >>> loader.set_schedule(BatchStep(2, milestones=[1], factor=2))
+            >>> [len(b) for b in loader]
+            [4, 4]
+        """
+        schedule = as_batch_schedule(batch_size)
+        if self._position != 0:
+            raise ValueError(
+                f"set_schedule is allowed at an epoch boundary only; epoch {self._epoch} is at "
+                f"position {self._position} of {self.sampler.dataset_size}"
+            )
+        self.sampler.schedule = schedule
+        self._generation += 1  # an iteration planned with the old schedule is stale
+
     def set_epoch(self, epoch: int) -> None:
         """Make the next iteration yield ``epoch``, as ``DistributedSampler.set_epoch`` does.
 
