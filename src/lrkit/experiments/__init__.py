@@ -51,6 +51,13 @@ from ._reproductions import (
     register_reproduction,
     registered_reproductions,
 )
+from ._controllers import (
+    Control,
+    ControllerDriver,
+    UpdateReport,
+    controller_driver,
+    register_controller,
+)
 from ._runfolder import (
     CSV_COLUMNS,
     SUMMARY_KEYS,
@@ -102,6 +109,8 @@ __all__ = [
     "TASKS",
     "ComparePlan",
     "CompareResult",
+    "Control",
+    "ControllerDriver",
     "Executor",
     "Failure",
     "InlineExecutor",
@@ -119,9 +128,11 @@ __all__ = [
     "TaskSpec",
     "Trial",
     "TrialResult",
+    "UpdateReport",
     "cache_dir",
     "checkpoint_path",
     "compare",
+    "controller_driver",
     "format_table",
     "get_reproduction",
     "get_strategy",
@@ -139,6 +150,7 @@ __all__ = [
     "prepare_run_folder",
     "ranked",
     "read_metrics",
+    "register_controller",
     "register_lr_finder",
     "register_optimizer",
     "register_reproduction",
