@@ -160,3 +160,16 @@ def test_bad_controllers_are_named():
         Strategy.from_config(
             {"name": "x", "optimizer": "sgd", "lr": "constant(lr=0.1)", "controller": "nope("}
         )
+
+
+def test_the_strategy_file_in_docs_lab_loads(tmp_path):
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "lab.md").read_text()
+    block = text.split("### Reactive strategies")[1].split("```toml")[1].split("```")[0]
+    path = tmp_path / "mine.toml"
+    path.write_text(block)
+    loaded = {s.name: s for s in load_strategies(path)}
+    assert isinstance(loaded["my-plateau"].controller, ReduceOnPlateau)
+    assert isinstance(loaded["my-plateau-batch"].controller, BatchOnPlateau)
+    assert loaded["my-plateau-batch"].controller.max_batch_size == 800

@@ -25,6 +25,13 @@ from ._compare import (
     run_compare,
     write_config,
 )
+from ._controllers import (
+    Control,
+    ControllerDriver,
+    UpdateReport,
+    controller_driver,
+    register_controller,
+)
 from ._executors import (
     Failure,
     InlineExecutor,
@@ -50,13 +57,6 @@ from ._reproductions import (
     get_reproduction,
     register_reproduction,
     registered_reproductions,
-)
-from ._controllers import (
-    Control,
-    ControllerDriver,
-    UpdateReport,
-    controller_driver,
-    register_controller,
 )
 from ._runfolder import (
     CSV_COLUMNS,

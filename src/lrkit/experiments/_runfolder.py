@@ -5,7 +5,7 @@ run never leaves a half-written file)::
 
     DIR/config.json      everything needed to rerun: task, strategies, epochs, seeds,
                          versions, the command line
-    DIR/metrics.csv      strategy,seed,epoch,updates,samples,lr,batch_size,train_loss,
+    DIR/metrics.csv      strategy,seed,epoch,updates,samples,lr,batch_size,decision,train_loss,
                          test_loss,test_acc,wall_s[,noisy_fit]; finished runs only
     DIR/summary.json     {"task": ..., "strategies": {NAME: {"final_test_acc": ..., ...}}}
     DIR/*.png            the plots
