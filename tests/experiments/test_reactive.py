@@ -173,3 +173,19 @@ def test_the_strategy_file_in_docs_lab_loads(tmp_path):
     assert isinstance(loaded["my-plateau"].controller, ReduceOnPlateau)
     assert isinstance(loaded["my-plateau-batch"].controller, BatchOnPlateau)
     assert loaded["my-plateau-batch"].controller.max_batch_size == 800
+
+
+def test_the_schedule_plot_draws_the_lr_a_reactive_run_decided(task):
+    pytest.importorskip("matplotlib")
+    from lrkit.experiments import plot_strategy_schedules
+
+    strategy = _plateau_batch()
+    result = train(task, strategy, epochs=6, seed=0)
+    fig = plot_strategy_schedules([strategy], [result], epochs=6)
+    try:
+        (line,) = fig.axes[0].get_lines()
+        assert list(line.get_ydata()) == [result.rows[0]["lr"], *[r["lr"] for r in result.rows]]
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

@@ -111,13 +111,23 @@ def plot_curves(
 def plot_strategy_schedules(
     strategies: Sequence[Strategy], results: Sequence[RunResult], *, epochs: int
 ) -> Any:
-    """A figure with each strategy's LR and batch size against epochs."""
+    """A figure with each strategy's LR and batch size against epochs.
+
+    A reactive strategy's LR is the one its first run recorded (dashed), not a plan.
+    """
     plt = _pyplot()
     fig, (ax_lr, ax_bs) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True)
     grid = np.linspace(0.0, float(epochs), 600, endpoint=False)  # training ends just before E
     for strategy, color in zip(strategies, _colors(len(strategies)), strict=True):
         runs = [r for r in results if r.strategy == strategy.name and r.rows]
-        if strategy.clock == "epoch":
+        if strategy.controller is not None:  # reactive: the LR its first run decided
+            if runs:
+                rows = runs[0].rows
+                xs = [0, *[r["epoch"] for r in rows]]
+                ys = [rows[0]["lr"], *[r["lr"] for r in rows]]
+                label = f"{strategy.name} (seed {runs[0].seed}, as decided)"
+                ax_lr.step(xs, ys, where="pre", label=label, color=color, lw=1.5, ls="--")
+        elif strategy.clock == "epoch":
             ax_lr.plot(grid, strategy.lr(grid), label=strategy.name, color=color, lw=1.5)
         elif runs:
             rows = runs[0].rows
