@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import json
 
 import pytest
 
+from lrkit._config import Configurable
 from lrkit.batch_size import BatchOnPlateau
 from lrkit.experiments import (
+    Control,
     Strategy,
     StrategyContext,
+    UpdateReport,
     checkpoint_path,
     compare,
     get_strategy,
     get_task,
     load_strategies,
+    register_controller,
     train,
 )
 from lrkit.schedules import Constant, ReduceOnPlateau
@@ -189,3 +194,63 @@ def test_the_schedule_plot_draws_the_lr_a_reactive_run_decided(task):
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+# A per-update controller of a new kind, through the public protocol only: after update
+# ``at`` it halves the LR scale and asks for twice the batch (applied at the next epoch).
+@dataclasses.dataclass(frozen=True)
+class _HalveAt(Configurable):
+    config_name = "test_halve_at_update"
+    at: int = 3
+
+
+class _HalveAtDriver:
+    every = "update"
+
+    def __init__(self, rule: _HalveAt) -> None:
+        self.rule = rule
+
+    def check(self, batch_size):
+        if batch_size != 16:
+            raise ValueError("batch_size must be 16")
+
+    def start(self, batch_size):
+        return Control(batch_size=16, state=0)
+
+    def after_validation(self, control, val_loss, time):
+        return dataclasses.replace(control, decision="hold")
+
+    def after_update(self, control, report: UpdateReport):
+        assert report.step is not None and report.batch_size == report.step.samples
+        if report.updates == self.rule.at:
+            return Control(lr_scale=0.5, batch_size=32, decision="halve", state=report.updates)
+        return dataclasses.replace(control, decision="hold")
+
+    def dump(self, control):
+        return {"scale": control.lr_scale, "batch": control.batch_size, "state": control.state}
+
+    def load(self, data):
+        return Control(lr_scale=data["scale"], batch_size=data["batch"], state=data["state"])
+
+
+register_controller(_HalveAt, _HalveAtDriver)
+
+
+def test_a_per_update_controller_plugs_into_the_same_mechanism(task, tmp_path):
+    strategy = Strategy("halve", "sgd", Constant(0.05), batch_size=16, controller=_HalveAt(20))
+    assert Strategy.from_config(json.loads(json.dumps(strategy.to_config()))) == strategy
+    full = train(task, strategy, epochs=3, seed=0)
+    per_epoch = -(-task.train_size // 16)  # 17 updates in epoch 1: update 20 is in epoch 2
+    assert full.rows[0]["updates"] == per_epoch
+    assert [r["decision"] for r in full.rows] == ["hold", "halve", "hold"]
+    assert [r["batch_size"] for r in full.rows] == [16, 16, 32]
+    assert [r["lr"] for r in full.rows] == [0.05, 0.025, 0.025]
+
+    def stop(row):
+        if row["epoch"] == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(task, strategy, epochs=3, seed=0, checkpoint_dir=tmp_path, on_epoch=stop)
+    resumed = train(task, strategy, epochs=3, seed=0, checkpoint_dir=tmp_path)
+    assert resumed.resumed_from == 2 and _strip(resumed.rows) == _strip(full.rows)

@@ -436,12 +436,8 @@ class _Loop:
     def epoch(self, state: _State, epoch: int) -> dict[str, Any]:
         from ..torch import accumulate_gradients
 
-        model, optimizer, scheduler, loss_fn = (
-            self.model,
-            self.optimizer,
-            self.scheduler,
-            self.task.loss_fn,
-        )
+        # not the scheduler: a controller's decision may replace it within the epoch
+        model, optimizer, loss_fn = self.model, self.optimizer, self.task.loss_fn
         epoch_clock = self.strategy.clock == "epoch"
         if self.train_eval:
             optimizer.train()  # type: ignore[attr-defined]
@@ -458,7 +454,7 @@ class _Loop:
                 starts = np.cumsum((state.samples, *sizes[:-1]), dtype=np.int64)
                 scheduler.prefetch(starts / self.n)
         for batch in self.loader:
-            scheduler.set_time(state.samples / self.n if epoch_clock else state.updates)
+            self.scheduler.set_time(state.samples / self.n if epoch_clock else state.updates)
             first_batch = first_batch or self.loader.batch_size
             optimizer.zero_grad(set_to_none=True)
             step = None
@@ -505,7 +501,7 @@ class _Loop:
             "epoch": epoch + 1,
             "updates": state.updates,
             "samples": state.samples,
-            "lr": float(scheduler.get_last_lr()[0]),
+            "lr": float(self.scheduler.get_last_lr()[0]),
             "batch_size": first_batch,
             "decision": NO_DECISION,
             "train_loss": math.nan if diverged else loss_sum / max(seen, 1),
