@@ -523,6 +523,8 @@ def write_report(
             line += f", lr `{s.lr.to_spec()}` on the {s.clock} clock, batch size `{bs}`"
             if s.momentum is not None:
                 line += f", momentum `{s.momentum.to_spec()}`"
+            if s.controller is not None:
+                line += f", controller `{s.controller.to_spec()}` (on the validation loss)"
             parts.append(line)
         parts.append("")
     if plots:
