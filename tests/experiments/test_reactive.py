@@ -104,14 +104,6 @@ def test_plateau_batch_grows_the_batch_then_cuts_the_lr_past_the_cap(task):
             assert batches[i + 1] == batches[i] and lrs[i + 1] == lrs[i]
 
 
-def test_a_controller_needs_a_validation_set():
-    digits = get_task("digits", num_samples=100)
-    if digits.val_set is not None:  # pragma: no cover - once every task has one
-        pytest.skip("digits has a validation set")
-    with pytest.raises(ValueError, match=r"validation loss.*no val_set"):
-        train(digits, _plateau_batch(), epochs=1, seed=0)
-
-
 @pytest.mark.parametrize("name", ["plateau", "plateau-batch"])
 def test_resume_equals_an_uninterrupted_run_bit_for_bit(task, tmp_path, name):
     if name == "plateau":

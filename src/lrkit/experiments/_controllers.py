@@ -19,8 +19,8 @@ which the lab runs every such rule. The protocol, for a rule of a new kind:
   :class:`~lrkit.torch.ScheduledLoader` follows from the next epoch boundary on
   (:meth:`~lrkit.torch.ScheduledLoader.set_schedule`).
 - **Hooks.** ``after_validation(control, val_loss, time)`` after each epoch's
-  evaluation, with the *validation* loss only (never test data; the trainer refuses a
-  controller on a task without a validation set) and ``time`` the loader's clock
+  evaluation, with the *validation* loss only (the task's ``val_set`` or its held-out
+  share of train; never test data) and ``time`` the loader's clock
   (fractional epochs, an integer at an epoch's end). When ``driver.every ==
   "update"``, ``after_update(control, report)`` also runs after every optimizer
   update with an :class:`UpdateReport` (the step's loss, batch size, time and the

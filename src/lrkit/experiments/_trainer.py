@@ -343,12 +343,7 @@ class _Loop:
         self.scheduler = LRScheduler(optimizer, strategy.lr, momentum=strategy.momentum, unit=unit)
         self.driver: ControllerDriver | None = None
         self.control = Control()
-        if strategy.controller is not None:
-            if task.val_set is None:
-                raise ValueError(
-                    f"strategy {strategy.name!r} decides on the validation loss, but task "
-                    f"{task.name!r} has no val_set"
-                )
+        if strategy.controller is not None:  # every Task has a val_set to decide on
             self.driver = controller_driver(strategy.controller)
             self.follow(self.driver.start(strategy.batch_size), time=0.0)
         self.test_loader = lab_loader(
@@ -452,7 +447,7 @@ class _Loop:
             sizes = self.loader.sampler.plan(self.loader.epoch, self.loader.position).sizes
             if sizes:
                 starts = np.cumsum((state.samples, *sizes[:-1]), dtype=np.int64)
-                scheduler.prefetch(starts / self.n)
+                self.scheduler.prefetch(starts / self.n)
         for batch in self.loader:
             self.scheduler.set_time(state.samples / self.n if epoch_clock else state.updates)
             first_batch = first_batch or self.loader.batch_size
