@@ -261,6 +261,7 @@ def test_lr_roles_are_schedules_the_result_answers_for() -> None:
     from lrkit.experiments._lr_finder import lr_role, register_lr_role
 
     assert lr_role("adamw-warmup-cosine") == "cosine" and lr_role("constant") == "constant"
+    assert lr_role("wsd") == "wsd"  # the built-in wsd decays from ctx.lr as its peak
     with pytest.raises(TypeError, match="role must be one of"):
         register_lr_role("my-strategy", "exponential")
     with pytest.raises(ValueError, match="lower-case"):

@@ -238,3 +238,4 @@ register_lr_finder("auto", auto_lr)
 # ctx.lr, or (one-cycle, cyclic) set max_lr = 2 * ctx.lr, which is the measured
 # cosine-peak relation already (docs/range_test.md).
 register_lr_role("adamw-warmup-cosine", "cosine")
+register_lr_role("wsd", "wsd")  # ctx.lr is the peak of its warm-up-stable-decay
