@@ -52,7 +52,7 @@ def test_smith2018_run_folder(tmp_path: Path) -> None:
     )
     summary = json.loads((out / "summary.json").read_text())
     assert tuple(summary["strategies"]) == ROWS
-    assert set(summary["targets"]) >= {"increasing_batch_update_ratio"}
+    assert set(summary["targets"]) >= {"increasing_batch_update_ratio", "control_gap_points"}
     for name in ("config.json", "metrics.csv", "report.md", "smith2018_figure.png"):
         assert (out / name).exists(), name
     report = (out / "report.md").read_text()
@@ -64,3 +64,41 @@ def test_smith2018_run_folder(tmp_path: Path) -> None:
         mine = [r for r in rows if r["strategy"] == strategy.name]
         assert [r["batch_size"] for r in mine] == [strategy.batch_size_at(e) for e in range(3)]
         assert mine[-1]["updates"] == count_updates(strategy.batch_size, n, 3)
+
+
+def _rows(name: str, losses: list[list[float]], finals: list[float]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for seed, (curve, acc) in enumerate(zip(losses, finals, strict=True)):
+        for epoch, loss in enumerate(curve, start=1):
+            rows.append(
+                {
+                    "strategy": name,
+                    "seed": seed,
+                    "epoch": epoch,
+                    "train_loss": loss,
+                    "test_acc": acc,
+                }
+            )
+    return rows
+
+
+def test_smith2018_control_and_curve_gaps() -> None:
+    from lrkit.experiments._smith2018 import control_checks
+
+    rows = [
+        *_rows("decaying-lr", [[2.0, 1.0, 0.5], [2.2, 1.2, 0.3]], [0.98, 0.97]),
+        *_rows("increasing-batch", [[2.0, 1.1, 0.4], [2.2, 1.1, 0.3]], [0.975, 0.97]),
+        *_rows("constant-lr", [[2.0, 1.5, 1.0], [2.0, 1.5, float("nan")]], [0.90, 0.93]),
+    ]
+    lines, checks = control_checks(rows)
+    # paired by seed: (98 - 90, 97 - 93) -> mean 6; (97.5 - 98, 97 - 97) -> mean -0.25
+    assert checks["control_gap_points"] == pytest.approx(6.0)
+    assert checks["increasing_batch_gap_points"] == pytest.approx(-0.25)
+    assert checks["control_gap_clearly_larger"] is False  # two seeds: t(1) interval reaches 0
+    # mean curves: decaying (2.1, 1.1, 0.4), increasing (2.1, 1.1, 0.35), constant (2.0, 1.5, 1.0)
+    grow = checks["train_loss_curve_gap_increasing_batch"]
+    assert grow["epoch"] == 3 and grow["max_abs"] == pytest.approx(0.05)
+    assert grow["max_rel"] == pytest.approx(0.05 / 0.4)
+    control = checks["train_loss_curve_gap_constant_lr"]
+    assert control["epoch"] == 3 and control["max_abs"] == pytest.approx(0.6)
+    assert "not clearly the larger" in lines[0] and "more closely than the control does" in lines[1]

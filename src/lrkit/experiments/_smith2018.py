@@ -4,7 +4,10 @@ Smith, Kindermans, Ying & Le (ICLR 2018), scaled down to MNIST-1D and a small 1-
 CNN trained with SGD: the three schedules of the paper's Figure 1 (decaying LR,
 hybrid, increasing batch; factor 5 at three milestones, 30/60/80% of the epochs
 like 60/120/160 of 200) and the rows of its section 5.2 table (a 5x higher
-initial LR and batch; also momentum 0.98 and a 25x batch). Every batch schedule
+initial LR and batch; also momentum 0.98 and a 25x batch), and a control that
+keeps the initial LR and batch throughout (``constant-lr``): the reproduction
+means something only where decaying beats that control by more than increasing
+the batch differs from decaying. Every batch schedule
 comes from :func:`lrkit.batch_size.increase_batch_instead` and its knobs applied
 to the decaying-LR schedule, so all five keep its noise scale
 ``lr * N / (B * (1 - m))`` at every epoch. The cap on the batch is about N/10, as
@@ -31,14 +34,22 @@ from ..batch_size import (
     higher_momentum,
     increase_batch_instead,
 )
-from ..schedules import MultiStepDecay
+from ..schedules import Constant, MultiStepDecay, Schedule
 from ._batch_strategies import FACTOR, HIGH_MOMENTUM, MOMENTUM, milestones
 from ._reproductions import register_reproduction
+from ._stats import paired_difference
 from ._strategies import Strategy
 
 __all__ = ["NAMES", "PAPER", "Smith2018Settings", "reproduce_smith2018", "smith2018_strategies"]
 
-NAMES = ("decaying-lr", "hybrid", "increasing-batch", "higher-lr-batch", "higher-momentum")
+NAMES = (
+    "decaying-lr",
+    "hybrid",
+    "increasing-batch",
+    "higher-lr-batch",
+    "higher-momentum",
+    "constant-lr",
+)
 
 # The paper's Wide ResNet 16-4 on CIFAR-10 (arXiv:1711.00489), as quoted second-hand:
 # the numbers are given in the report's table, not a pointer to a file readers lack.
@@ -60,6 +71,13 @@ PAPER: dict[str, dict[str, Any]] = {
         "updates": "<2,500",
         "acc": 93.3,
     },
+}
+NOT_IN_PAPER: dict[str, Any] = {
+    "lr": None,
+    "momentum": None,
+    "batch": None,
+    "updates": "-",
+    "acc": None,
 }
 
 
@@ -90,7 +108,7 @@ FULL = Smith2018Settings()
 QUICK = Smith2018Settings(num_samples=4_000, epochs=5, batch_size=16, lr=0.05, seeds=1)
 
 
-def _sgd(name: str, plan: BatchPlan | None, ref: MultiStepDecay, b0: int, text: str) -> Strategy:
+def _sgd(name: str, plan: BatchPlan | None, ref: Schedule, b0: int, text: str) -> Strategy:
     if plan is None:
         lr: Any = ref
         batch: Any = b0
@@ -110,7 +128,7 @@ def _sgd(name: str, plan: BatchPlan | None, ref: MultiStepDecay, b0: int, text: 
 
 
 def smith2018_strategies(settings: Smith2018Settings, train_size: int) -> list[Strategy]:
-    """The five strategies, named as in ``summary.json`` (:data:`NAMES`)."""
+    """The strategies, named as in ``summary.json`` (:data:`NAMES`)."""
     b0, lr = settings.batch_size, settings.lr
     ref = MultiStepDecay(lr=lr, milestones=milestones(settings.epochs), gamma=1 / FACTOR)
     cap = max(b0, train_size // 10)
@@ -137,6 +155,7 @@ def smith2018_strategies(settings: Smith2018Settings, train_size: int) -> list[S
             b0,
             f"momentum 0.98, lr {high_m.lr(0):.3g}, batch {high_m.batch_size(0)}, x5 up to {cap}",
         ),
+        _sgd("constant-lr", None, Constant(lr), b0, f"control: lr {lr:g}, batch {b0} throughout"),
     ]
 
 
@@ -151,11 +170,133 @@ CHOICES = """## Choices
   reaches the same accuracy and the 5x rows train. No warm-up is used anywhere.
 - Cap N/10 = {cap} for hybrid and the section 5.2 rows (the paper's 5120 of 50,000);
   increasing-batch grows uncapped to {top} (the paper's Figure 1 goes to 16,000).
+- The control `constant-lr` keeps lr {lr:g} and batch {b0} for the whole budget; the
+  gaps of the targets are paired by seed, and the curve gaps compare the training-loss
+  curves (mean over seeds) epoch by epoch, read back from metrics.csv.
 - Training time is measured on one torch thread on a shared 2-core CPU, evaluation
   excluded; runs alternate strategy by strategy within each seed, so the load is
   shared alike. On a CPU a larger batch saves only the per-step overhead, not the
   compute per sample, so the wall-time gain is smaller than the drop in updates.
 """
+
+
+def loss_curves(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per strategy, the training loss per epoch, mean over seeds (epoch ``i + 1`` at ``i``).
+
+    ``rows`` are metrics.csv's rows (:func:`lrkit.experiments.read_metrics`); a
+    non-finite loss is left out of its epoch's mean, an epoch no seed reached is NaN.
+    """
+    import numpy as np
+
+    by: dict[str, dict[int, list[float]]] = {}
+    for row in rows:
+        loss = row["train_loss"]
+        by.setdefault(row["strategy"], {}).setdefault(int(row["epoch"]), [])
+        if loss is not None and np.isfinite(loss):
+            by[row["strategy"]][int(row["epoch"])].append(float(loss))
+    curves = {}
+    for name, epochs in by.items():
+        curve = np.full(max(epochs), np.nan)
+        for epoch, losses in epochs.items():
+            if losses:
+                curve[epoch - 1] = np.mean(losses)
+        curves[name] = curve
+    return curves
+
+
+def curve_gap(curves: Mapping[str, Any], name: str, ref: str = "decaying-lr") -> dict[str, Any]:
+    """The largest difference over epochs between two training-loss curves.
+
+    ``max_e |L_name(e) - L_ref(e)|`` over the epochs both curves have (the paper's
+    claim is equal learning curves per epoch), the epoch where it is reached, and
+    the largest relative difference ``max_e |L_name(e) - L_ref(e)| / L_ref(e)``.
+    """
+    import numpy as np
+
+    a, b = curves[name], curves[ref]
+    n = min(len(a), len(b))
+    diff = np.abs(a[:n] - b[:n])
+    ok = np.isfinite(diff)
+    if not ok.any():
+        return {"max_abs": None, "epoch": None, "max_rel": None}
+    at = int(np.nanargmax(np.where(ok, diff, -np.inf)))
+    rel = diff[ok] / b[:n][ok]
+    return {"max_abs": float(diff[at]), "epoch": at + 1, "max_rel": float(np.max(rel))}
+
+
+def _final_by_seed(rows: Sequence[Mapping[str, Any]], name: str) -> dict[int, float]:
+    last: dict[int, Mapping[str, Any]] = {}
+    for row in rows:
+        if row["strategy"] == name and row["epoch"] >= last.get(row["seed"], {"epoch": 0})["epoch"]:
+            last[row["seed"]] = row
+    return {seed: 100 * float(row["test_acc"]) for seed, row in last.items()}
+
+
+def control_checks(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """Decay against the constant-LR control, and the curves per epoch, from metrics.csv.
+
+    The control gap is decaying-LR's final test accuracy less constant-LR's, the
+    schedule gap increasing-batch's less decaying-LR's (points, paired by seed, 95%
+    t-intervals). The reproduction shows something only where the control gap is
+    clearly the larger: at least twice the schedule gap's size and an interval
+    above 0. The curve gaps are :func:`curve_gap` of increasing-batch and of
+    constant-LR against decaying-LR.
+    """
+    base = _final_by_seed(rows, "decaying-lr")
+    control, control_ci, pairs = paired_difference(base, _final_by_seed(rows, "constant-lr"))
+    grow, grow_ci, _ = paired_difference(_final_by_seed(rows, "increasing-batch"), base)
+    clear = control > 0 and control >= 2 * abs(grow) and not control_ci[0] <= 0
+    curves = loss_curves(rows)
+    grow_curve = curve_gap(curves, "increasing-batch")
+    control_curve = curve_gap(curves, "constant-lr")
+    checks: dict[str, Any] = {
+        "control_gap_points": control,
+        "control_gap_ci95": list(control_ci),
+        "increasing_batch_gap_points": grow,
+        "increasing_batch_gap_ci95": list(grow_ci),
+        "control_gap_clearly_larger": clear,
+        "train_loss_curve_gap_increasing_batch": grow_curve,
+        "train_loss_curve_gap_constant_lr": control_curve,
+    }
+
+    def ci(interval: Sequence[float]) -> str:
+        return f"95% CI [{interval[0]:+.2f}, {interval[1]:+.2f}]" if pairs > 1 else "one seed"
+
+    def gap(g: Mapping[str, Any]) -> str:
+        if g["max_abs"] is None:
+            return "no epoch in common"
+        rel = 100 * g["max_rel"]
+        return (
+            f"{g['max_abs']:.4f} at epoch {g['epoch']} (at most {rel:.1f}% of decaying LR's loss)"
+        )
+
+    same = (
+        grow_curve["max_abs"] is not None
+        and control_curve["max_abs"] is not None
+        and grow_curve["max_abs"] < control_curve["max_abs"]
+    )
+    lines = [
+        f"- The control: decaying LR beats constant LR by {control:+.2f} points of final test "
+        f"accuracy ({ci(control_ci)}, {pairs} seed(s)); increasing batch differs from decaying "
+        f"LR by {grow:+.2f} points ({ci(grow_ci)}). The control gap is "
+        + (
+            "**clearly the larger** (at least twice, interval above 0): decay matters on this "
+            "task and the reproduction means something."
+            if clear
+            else "**not clearly the larger** (less than twice the schedule gap, or its interval "
+            "reaches 0): on this task decay does not clearly matter, so equal accuracy of "
+            "increasing batch and decaying LR shows little."
+        ),
+        f"- Equal learning curves per epoch (the paper's claim): the largest difference of the "
+        f"training-loss curves (mean over seeds) from decaying LR's is {gap(grow_curve)} for "
+        f"increasing batch, and {gap(control_curve)} for the constant-LR control: "
+        + (
+            "**increasing batch follows decaying LR more closely than the control does**."
+            if same
+            else "**increasing batch does not follow decaying LR more closely than the control**."
+        ),
+    ]
+    return lines, checks
 
 
 def _verdicts(summary: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -209,15 +350,16 @@ def _paper_table(summary: Mapping[str, Any], strategies: Sequence[Strategy]) -> 
         "|---|---|---|---|---|---|---|---|",
     ]
     for st in strategies:
-        p, ours = PAPER[st.name], summary["strategies"].get(st.name)
+        p, ours = PAPER.get(st.name, NOT_IN_PAPER), summary["strategies"].get(st.name)
         if ours is None:
             continue
         m = st.optimizer_options["momentum"]
         b0 = st.batch_size if isinstance(st.batch_size, int) else st.batch_size(0.0)
         acc = "-" if p["acc"] is None else f"{p['acc']:.1f}"
+        setting = "-" if p["lr"] is None else f"{p['lr']:g} / {p['momentum']:g} / {p['batch']}"
         mean, std = 100 * ours["final_test_acc"], 100 * ours["final_test_acc_std"]
         lines.append(
-            f"| {st.name} | {p['lr']:g} / {p['momentum']:g} / {p['batch']} | {p['updates']} "
+            f"| {st.name} | {setting} | {p['updates']} "
             f"| {acc} | {st.lr(0.0):.3g} / {m:g} / {b0} | {ours['updates']:.0f} "
             f"| {mean:.2f} ± {std:.2f} | {ours['wall_s']:.1f} |"
         )
@@ -241,8 +383,19 @@ def _per_seed(results: Sequence[Any], strategies: Sequence[Strategy]) -> list[st
     return lines
 
 
-def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strategy]) -> list[str]:
-    """The paper-style figure and training loss vs updates; returns the file names."""
+def _extra_plots(
+    out: Path,
+    results: Sequence[Any],
+    strategies: Sequence[Strategy],
+    curves: Mapping[str, Any],
+) -> list[str]:
+    """The paper-style figure and training loss vs updates; returns the file names.
+
+    The figure's last row is the per-epoch claim: each schedule's training-loss
+    curve less decaying LR's (``curves``, from :func:`loss_curves`), absolute and
+    relative, with the largest absolute difference of increasing batch and of the
+    constant-LR control marked.
+    """
     import numpy as np
 
     from ._plots import _colors, _pyplot, _save, plot_curves
@@ -262,7 +415,7 @@ def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strateg
 
     epochs = max((len(r.rows) for r in results), default=1)
     grid = np.linspace(0.0, float(epochs), 601)[:-1]
-    fig, axes = plt.subplots(3, 2, figsize=(11, 11))
+    fig, axes = plt.subplots(4, 2, figsize=(11, 14.5))
     styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1))]  # the first three rows coincide per epoch
     colors = _colors(len(strategies))
     for i, st in enumerate(strategies):
@@ -292,6 +445,41 @@ def _extra_plots(out: Path, results: Sequence[Any], strategies: Sequence[Strateg
         else:
             finals = [100 * r.final["test_acc"] for r in results if r.rows]
             ax.set_ylim(max(0.0, min(finals) - 20), min(100.0, max(finals) + 3))
+    ref = curves.get("decaying-lr")
+    for i, st in enumerate(strategies):
+        if ref is None or st.name == "decaying-lr" or st.name not in curves:
+            continue
+        n = min(len(ref), len(curves[st.name]))
+        diff = np.abs(curves[st.name][:n] - ref[:n])
+        epochs_ = np.arange(1, n + 1)
+        style = {"color": colors[i], "ls": styles[i % len(styles)], "lw": 1.5, "label": st.name}
+        axes[3, 0].plot(epochs_, diff, **style)
+        axes[3, 1].plot(epochs_, 100 * diff / ref[:n], **style)
+        if st.name in ("increasing-batch", "constant-lr"):
+            gap = curve_gap(curves, st.name)
+            if gap["max_abs"] is not None:
+                axes[3, 0].plot([gap["epoch"]], [gap["max_abs"]], "o", color=colors[i])
+                axes[3, 0].annotate(
+                    f"max {gap['max_abs']:.3f}",
+                    (gap["epoch"], gap["max_abs"]),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=7,
+                    color=colors[i],
+                )
+    axes[3, 0].set(
+        yscale="log",
+        xlabel="epoch",
+        ylabel="|training loss - decaying LR's|",
+        title="(g) training-loss curve difference from decaying LR",
+    )
+    axes[3, 1].set(
+        yscale="log",
+        xlabel="epoch",
+        ylabel="difference (% of decaying LR's loss)",
+        title="(h) relative difference from decaying LR",
+    )
+    axes[3, 0].legend(fontsize=7)
     for ax in axes.flat:
         ax.grid(True, which="both", alpha=0.3)
     axes[0, 0].legend(fontsize=7)
@@ -336,7 +524,7 @@ def reproduce_smith2018(
     """
     from ._compare import CompareResult, plan_compare, run_compare, write_config
     from ._plots import write_plots
-    from ._runfolder import summarize, write_json, write_report
+    from ._runfolder import read_metrics, summarize, write_json, write_report
     from ._tasks import get_task
 
     chosen = settings or (QUICK if quick else FULL)
@@ -385,16 +573,23 @@ def reproduce_smith2018(
     sections = [*_paper_table(summary, built), ""]
     sections += _per_seed(results, built)
     cap = max(chosen.batch_size, n // 10)
-    choices = CHOICES.format(lr=chosen.lr, cap=cap, top=chosen.batch_size * FACTOR**3)
+    choices = CHOICES.format(
+        lr=chosen.lr, b0=chosen.batch_size, cap=cap, top=chosen.batch_size * FACTOR**3
+    )
     if finished:
         lines, checks = _verdicts(summary)
-        sections = [*lines, "", *sections]
-        summary["targets"] = checks
+        more, control = control_checks(read_metrics(out / "metrics.csv"))
+        sections = [*lines, *more, "", *sections]
+        summary["targets"] = {**checks, **control}
     write_json(out / "summary.json", summary)
     made = write_plots(out, results, built, epochs=plan.epochs, metric=task.metric)
-    extra = _extra_plots(out, results, built)
+    extra = _extra_plots(out, results, built, loss_curves(read_metrics(out / "metrics.csv")))
     plots = [
-        ("The paper's figures: LR, batch size, test accuracy and training loss", extra[1]),
+        (
+            "The paper's figures: LR, batch size, test accuracy and training loss, and the "
+            "training-loss curves' difference from decaying LR per epoch",
+            extra[1],
+        ),
         ("Test accuracy vs epochs", "test_acc_vs_epoch.png"),
         ("Test accuracy vs optimizer updates", "test_acc_vs_updates.png"),
         ("Test accuracy vs training time", "test_acc_vs_wall.png"),
