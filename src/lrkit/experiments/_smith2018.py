@@ -186,7 +186,7 @@ CHOICES = """## Choices
   is usable for the 5x SGD row with a warm-up; we keep 0.05, and no row here uses one.
 - The higher-momentum row (momentum 0.98, 5x LR and batch) collapsed on one seed of
   three in the previous run (43%). Its effective step `lr / (1 - m)` starts at 11 to
-  12.5, 25x decaying LR's 0.5, and the losses of the bad seed stay near 2 from the
+  12.5, over 20x decaying LR's 0.5, and the losses of the bad seed stay near 2 from the
   first epoch: the first updates break the net. Probe on that seed
   (`benchmarks/smith2018_momentum_probe.py 0.05 2 runs/probe005`): as is 83.9%, with
   a 5-epoch linear warm-up 88.3%, with factor 2 instead of 5 (lr 0.1, batch 1280,
@@ -292,9 +292,8 @@ def control_checks(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[s
         if g["max_abs"] is None:
             return "no epoch in common"
         rel = 100 * g["max_rel"]
-        return (
-            f"{g['max_abs']:.4f} at epoch {g['epoch']} (at most {rel:.1f}% of decaying LR's loss)"
-        )
+        where = f"{g['max_abs']:.4f} at epoch {g['epoch']}"
+        return f"{where} (relative to decaying LR's loss: up to {rel:.1f}% over epochs)"
 
     same = (
         grow_curve["max_abs"] is not None
