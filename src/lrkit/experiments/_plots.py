@@ -197,53 +197,52 @@ def write_plots(
                 1.0,
             )
         )
-        for file, caption, y, x, xlabel, scale in specs:
-            fig, ax = plt.subplots(figsize=(7, 4.5))
-            plot_curves(results, names, y=y, x=x, ax=ax, scale=scale)
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(f"test {metric.name}" if y == "test_metric" else "training loss")
-            if y == "train_loss" or metric.name in ("loss", "perplexity"):
-                ax.set_yscale("log")
-            ax.set_title(caption)
-            ax.legend(fontsize=7, ncol=2)
-            fig.tight_layout()
-            _save(fig, out / file)
-            made.append((caption + band, file))
-        fig = plot_strategy_schedules(strategies, results, epochs=epochs)
-        _save(fig, out / "schedules.png")
-        made.append(("Learning rate and batch size vs epochs", "schedules.png"))
-        return made
-    specs = [
-        ("test_acc_vs_epoch.png", "Test accuracy vs epochs", "test_acc", "epoch", "epoch", 100.0),
-        (
-            "test_acc_vs_updates.png",
-            "Test accuracy vs optimizer updates",
-            "test_acc",
-            "updates",
-            "optimizer updates",
-            100.0,
-        ),
-        (
-            "test_acc_vs_wall.png",
-            "Test accuracy vs training time",
-            "test_acc",
-            "wall_s",
-            "training time (s)",
-            100.0,
-        ),
-        ("train_loss_vs_epoch.png", "Training loss vs epochs", "train_loss", "epoch", "epoch", 1.0),
-    ]
-    if any("noisy_fit" in r.rows[0] for r in results if r.rows):
-        specs.append(
+    else:
+        specs = [
             (
-                "noisy_fit_vs_epoch.png",
-                "Fit of the noisy labels vs epochs",
-                "noisy_fit",
+                "test_acc_vs_epoch.png",
+                "Test accuracy vs epochs",
+                "test_acc",
                 "epoch",
                 "epoch",
                 100.0,
+            ),
+            (
+                "test_acc_vs_updates.png",
+                "Test accuracy vs optimizer updates",
+                "test_acc",
+                "updates",
+                "optimizer updates",
+                100.0,
+            ),
+            (
+                "test_acc_vs_wall.png",
+                "Test accuracy vs training time",
+                "test_acc",
+                "wall_s",
+                "training time (s)",
+                100.0,
+            ),
+            (
+                "train_loss_vs_epoch.png",
+                "Training loss vs epochs",
+                "train_loss",
+                "epoch",
+                "epoch",
+                1.0,
+            ),
+        ]
+        if any("noisy_fit" in r.rows[0] for r in results if r.rows):
+            specs.append(
+                (
+                    "noisy_fit_vs_epoch.png",
+                    "Fit of the noisy labels vs epochs",
+                    "noisy_fit",
+                    "epoch",
+                    "epoch",
+                    100.0,
+                )
             )
-        )
     for file, caption, y, x, xlabel, scale in specs:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         plot_curves(results, names, y=y, x=x, ax=ax, scale=scale)
@@ -251,11 +250,13 @@ def write_plots(
         ax.set_ylabel(
             {
                 "test_acc": "test accuracy (%)",
+                "test_metric": f"test {metric.name}" if metric is not None else "",
                 "train_loss": "training loss",
                 "noisy_fit": "noisy labels fitted (%)",
             }[y]
         )
-        if y == "train_loss":
+        log_metric = metric is not None and metric.name in ("loss", "perplexity")
+        if y == "train_loss" or (y == "test_metric" and log_metric):
             ax.set_yscale("log")
         if y == "test_acc":
             finals = [100 * r.final["test_acc"] for r in results if r.rows]
